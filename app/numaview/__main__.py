@@ -1,0 +1,3 @@
+from numaview.cli import main
+
+raise SystemExit(main())
