@@ -11,13 +11,37 @@ from pathlib import Path
 import pytest
 
 from numaview.model.cpuset import parse_cpulist
+from numaview.model.topology import Topology
 from numaview.sampler.sysfs import discover
 
 pytestmark = pytest.mark.real
 
 
+def parse_lscpu(out: str) -> list[dict[str, str]]:
+    """lscpu -p rows keyed by header name.
+
+    util-linux writes the caches either as separate columns (``,L1d,L1i,L2,L3``,
+    2.38) or as one colon-joined column (``L1d:L1i:L2:L3``, older and newer
+    builds); both become keys L1D, L1I, L2, L3.
+    """
+    header: list[str] = []
+    rows = []
+    for line in out.splitlines():
+        if line.startswith("# CPU,"):
+            header = line[2:].upper().split(",")
+        elif line.strip() and not line.startswith("#"):
+            row: dict[str, str] = {}
+            for key, value in zip(header, line.split(","), strict=True):
+                if ":" in key:
+                    row.update(zip(key.split(":"), value.split(":"), strict=True))
+                else:
+                    row[key] = value
+            rows.append(row)
+    assert header and rows, out
+    return rows
+
+
 def lscpu_rows() -> list[dict[str, str]]:
-    """lscpu -p rows keyed by its header names (CACHE expands to L1d,L1i,L2,L3...)."""
     exe = shutil.which("lscpu")
     assert exe, "lscpu (util-linux) is required; .ci/run installs it"
     out = subprocess.run(
@@ -26,15 +50,7 @@ def lscpu_rows() -> list[dict[str, str]]:
         capture_output=True,
         text=True,
     ).stdout
-    header: list[str] = []
-    rows = []
-    for line in out.splitlines():
-        if line.startswith("# CPU,"):
-            header = [h.upper() for h in line[2:].split(",")]
-        elif line.strip() and not line.startswith("#"):
-            rows.append(dict(zip(header, line.split(","), strict=True)))
-    assert header and rows, out
-    return rows
+    return parse_lscpu(out)
 
 
 def groups(rows: list[dict[str, str]], key: str) -> set[frozenset[int]]:
@@ -45,9 +61,7 @@ def groups(rows: list[dict[str, str]], key: str) -> set[frozenset[int]]:
     return {frozenset(v) for v in out.values()}
 
 
-def test_agrees_with_lscpu() -> None:
-    topo = discover("/")
-    rows = lscpu_rows()
+def check_lscpu(topo: Topology, rows: list[dict[str, str]]) -> None:
     assert [c.id for c in topo.cpus] == [int(r["CPU"]) for r in rows]
     assert [c.online for c in topo.cpus] == [r["ONLINE"] == "Y" for r in rows]
     assert {frozenset(k.cpus) for k in topo.cores} == groups(rows, "CORE")
@@ -58,6 +72,11 @@ def test_agrees_with_lscpu() -> None:
         assert {frozenset(c.cpus) for c in topo.l3} == groups(rows, "L3")
     if topo.l2:
         assert {frozenset(c.cpus) for c in topo.l2} == groups(rows, "L2")
+
+
+def test_agrees_with_lscpu() -> None:
+    topo = discover("/")
+    check_lscpu(topo, lscpu_rows())
     assert topo.warnings == ()
 
 
