@@ -297,3 +297,306 @@ def build_machine(root: Path, shape: Shape | None = None) -> Machine:
         siblings_of=siblings_of,
         node_ids=all_nodes,
     )
+
+
+# -- scripted /proc for the sampler ---------------------------------------------
+
+STAT_ORDER = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+@dataclass
+class FakeThread:
+    tid: int
+    name: str = "worker"
+    cpu: int = 0  # the CPU it last ran on
+    ticks: int = 0  # utime + stime, in clock ticks
+    state: str = "S"
+    affinity: list[int] | None = None  # None: the process's
+
+
+@dataclass
+class FakeProcess:
+    pid: int
+    name: str = "proc"
+    cmdline: list[str] = field(default_factory=lambda: ["proc"])
+    ppid: int = 1
+    uid: int = 0
+    state: str = "S"
+    starttime: int = 1000  # clock ticks after boot
+    rss_pages: int = 256
+    affinity: list[int] = field(default_factory=lambda: [0])
+    mems_allowed: list[int] = field(default_factory=lambda: [0])
+    voluntary: int = 0
+    involuntary: int = 0
+    threads: list[FakeThread] = field(default_factory=list)
+    numa_pages: dict[int, int] | None = None  # node -> resident 4 KiB pages
+    numa_policy: str = "default"
+    kernel: bool = False
+
+    @property
+    def ticks(self) -> int:
+        return sum(t.ticks for t in self.threads)
+
+
+def _stat_line(
+    pid: int,
+    name: str,
+    state: str,
+    ppid: int,
+    flags: int,
+    ticks: int,
+    nthreads: int,
+    starttime: int,
+    rss: int,
+    cpu: int,
+) -> str:
+    utime, stime = ticks - ticks // 4, ticks // 4
+    fields = (
+        [
+            state,
+            ppid,
+            pid,
+            pid,
+            0,
+            -1,
+            flags,
+            0,
+            0,
+            0,
+            0,
+            utime,
+            stime,
+            0,
+            0,
+            20,
+            0,
+            nthreads,
+            0,
+            starttime,
+            1 << 24,
+            rss,
+        ]
+        + [0] * 14
+        + [cpu, 0, 0, 0, 0, 0]
+    )
+    return f"{pid} ({name}) " + " ".join(map(str, fields)) + "\n"
+
+
+class FakeProc:
+    """Writes the /proc and node files the sampler reads, tick by tick.
+
+    Tests set counters, call ``write()``, sample, advance, write, sample, and
+    compare against the numbers they chose.
+    """
+
+    def __init__(self, root: Path, cpus: list[int], nodes: list[int]) -> None:
+        self.t = FakeTree(root)
+        self.cpus = {c: dict.fromkeys(STAT_ORDER, 0) for c in cpus}
+        self.offline: set[int] = set()
+        self.ctxt = 0
+        self.procs_running = 1
+        self.procs_blocked = 0
+        self.load = (0.5, 0.4, 0.3)
+        self.uptime = 100.0
+        self.vmstat = {"numa_hint_faults": 0, "numa_hint_faults_local": 0, "numa_pages_migrated": 0}
+        self.psi: dict[str, tuple[float, float | None]] | None = {
+            "cpu": (1.5, None),
+            "memory": (0.5, 0.25),
+        }
+        self.node_mem = {
+            n: {
+                "MemTotal": 16 << 20,
+                "MemFree": 8 << 20,
+                "FilePages": 1 << 20,
+                "AnonPages": 2 << 20,
+            }
+            for n in nodes
+        }  # kB
+        self.numastat = {
+            n: dict.fromkeys(
+                (
+                    "numa_hit",
+                    "numa_miss",
+                    "numa_foreign",
+                    "interleave_hit",
+                    "local_node",
+                    "other_node",
+                ),
+                0,
+            )
+            for n in nodes
+        }
+        self.processes: dict[int, FakeProcess] = {}
+        self._written_pids: set[int] = set()
+
+    def add(self, p: FakeProcess) -> FakeProcess:
+        if not p.threads:
+            p.threads = [FakeThread(tid=p.pid, name=p.name, cpu=p.affinity[0])]
+        self.processes[p.pid] = p
+        return p
+
+    def remove(self, pid: int) -> None:
+        del self.processes[pid]
+
+    def write(self) -> None:
+        t = self.t
+        lines = []
+        total = dict.fromkeys(STAT_ORDER, 0)
+        for v in self.cpus.values():
+            for k in STAT_ORDER:
+                total[k] += v[k]
+        lines.append("cpu  " + " ".join(str(total[k]) for k in STAT_ORDER) + " 0 0")
+        for c, v in sorted(self.cpus.items()):
+            if c not in self.offline:
+                lines.append(f"cpu{c} " + " ".join(str(v[k]) for k in STAT_ORDER) + " 0 0")
+        lines += [
+            f"ctxt {self.ctxt}",
+            "btime 1764200000",
+            f"processes {len(self.processes)}",
+            f"procs_running {self.procs_running}",
+            f"procs_blocked {self.procs_blocked}",
+        ]
+        t.write("proc/stat", "\n".join(lines))
+        t.write(
+            "proc/loadavg", f"{self.load[0]:.2f} {self.load[1]:.2f} {self.load[2]:.2f} 1/100 999"
+        )
+        t.write("proc/uptime", f"{self.uptime:.2f} 0.00")
+        t.write(
+            "proc/vmstat",
+            "nr_free_pages 1\n" + "".join(f"{k} {v}\n" for k, v in self.vmstat.items()),
+        )
+        for kind in ("cpu", "memory"):
+            rel = f"proc/pressure/{kind}"
+            if self.psi is None or kind not in self.psi:
+                if (t.root / rel).exists():
+                    t.remove(rel)
+                continue
+            some, full = self.psi[kind]
+            text = f"some avg10={some:.2f} avg60=0.00 avg300=0.00 total=1\n"
+            if full is not None:
+                text += f"full avg10={full:.2f} avg60=0.00 avg300=0.00 total=1\n"
+            t.write(rel, text)
+        for n, mem in self.node_mem.items():
+            base = f"sys/devices/system/node/node{n}"
+            t.write(
+                f"{base}/meminfo", "".join(f"Node {n} {k}: {v:>10} kB\n" for k, v in mem.items())
+            )
+            t.write(f"{base}/numastat", "".join(f"{k} {v}\n" for k, v in self.numastat[n].items()))
+        for pid in self._written_pids - set(self.processes):
+            t.remove(f"proc/{pid}")
+        for p in self.processes.values():
+            self._write_process(p)
+        self._written_pids = set(self.processes)
+
+    def _write_process(self, p: FakeProcess) -> None:
+        t = self.t
+        base = f"proc/{p.pid}"
+        flags = 0x00200000 if p.kernel else 0
+        main = p.threads[0]
+        t.write(
+            f"{base}/stat",
+            _stat_line(
+                p.pid,
+                p.name,
+                p.state,
+                p.ppid,
+                flags,
+                p.ticks,
+                len(p.threads),
+                p.starttime,
+                p.rss_pages,
+                main.cpu,
+            ),
+        )
+        t.write(f"{base}/cmdline", "" if p.kernel else "\x00".join(p.cmdline) + "\x00")
+        t.write(
+            f"{base}/status",
+            self._status(
+                p.name,
+                p.uid,
+                p.affinity,
+                p.mems_allowed,
+                p.voluntary,
+                p.involuntary,
+                len(p.threads),
+                p.kernel,
+            ),
+        )
+        if p.numa_pages is not None:
+            lines = [
+                f"00400000 {p.numa_policy} file=/usr/bin/{p.name} mapped=10 N0=10 kernelpagesize_kB=4"
+            ]
+            lines.append(
+                f"7f0000000000 {p.numa_policy} anon={sum(p.numa_pages.values())} dirty=1 "
+                + " ".join(f"N{n}={pages}" for n, pages in sorted(p.numa_pages.items()))
+                + " kernelpagesize_kB=4"
+            )
+            lines.append("7fff00000000 default stack anon=2 dirty=2 N0=2 kernelpagesize_kB=4")
+            t.write(f"{base}/numa_maps", "\n".join(lines))
+        task = self.t.root / base / "task"
+        if task.exists():
+            for d in task.iterdir():
+                if int(d.name) not in {th.tid for th in p.threads}:
+                    t.remove(f"{base}/task/{d.name}")
+        for th in p.threads:
+            tb = f"{base}/task/{th.tid}"
+            t.write(
+                f"{tb}/stat",
+                _stat_line(
+                    th.tid,
+                    th.name,
+                    th.state,
+                    p.ppid,
+                    flags,
+                    th.ticks,
+                    len(p.threads),
+                    p.starttime,
+                    p.rss_pages,
+                    th.cpu,
+                ),
+            )
+            t.write(
+                f"{tb}/status",
+                self._status(
+                    th.name,
+                    p.uid,
+                    th.affinity or p.affinity,
+                    p.mems_allowed,
+                    0,
+                    0,
+                    len(p.threads),
+                    p.kernel,
+                ),
+            )
+
+    @staticmethod
+    def _status(
+        name: str,
+        uid: int,
+        affinity: list[int],
+        mems: list[int],
+        vol: int,
+        invol: int,
+        nthreads: int,
+        kernel: bool,
+    ) -> str:
+        return (
+            f"Name:\t{name}\nState:\tS (sleeping)\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n"
+            f"Threads:\t{nthreads}\nKthread:\t{1 if kernel else 0}\n"
+            f"Cpus_allowed_list:\t{format_cpulist(affinity)}\n"
+            f"Mems_allowed_list:\t{format_cpulist(mems)}\n"
+            f"voluntary_ctxt_switches:\t{vol}\nnonvoluntary_ctxt_switches:\t{invol}\n"
+        )
+
+
+class FakeClock:
+    """A monotonic clock the test advances by hand."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

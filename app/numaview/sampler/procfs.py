@@ -1,0 +1,224 @@
+"""Parsers of the /proc and node files the sampler reads, one function a format.
+
+Pure text → numbers; no file access here (the Sampler reads through FsRoot),
+so every parser is tested on literal strings. Unknown or malformed fields
+become None or are left out, never 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from numaview.model.cpuset import CpuList, parse_cpulist
+
+# /proc/stat cpu columns, in order (guest and guest_nice are already inside user/nice).
+STAT_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+PF_KTHREAD = 0x00200000
+
+
+@dataclass(frozen=True, slots=True)
+class ProcStat:
+    cpus: dict[int, tuple[int, ...]]  # cpu id -> STAT_FIELDS counters (USER_HZ ticks)
+    ctxt: int | None
+    procs_running: int | None
+    procs_blocked: int | None
+    btime: int | None
+
+
+def parse_proc_stat(text: str) -> ProcStat:
+    """Per-CPU lines by their ``cpuN`` label: offline CPUs are simply absent."""
+    cpus: dict[int, tuple[int, ...]] = {}
+    ctxt = running = blocked = btime = None
+    for line in text.splitlines():
+        if line.startswith("cpu"):
+            label, _, rest = line.partition(" ")
+            if label == "cpu" or not label[3:].isdigit():
+                continue
+            values = rest.split()
+            if len(values) < 4 or not all(v.isdigit() for v in values):
+                continue
+            nums = [int(v) for v in values[: len(STAT_FIELDS)]]
+            nums += [0] * (len(STAT_FIELDS) - len(nums))  # very old kernels: no steal
+            cpus[int(label[3:])] = tuple(nums)
+        elif line.startswith("ctxt "):
+            ctxt = _int(line[5:])
+        elif line.startswith("procs_running "):
+            running = _int(line[14:])
+        elif line.startswith("procs_blocked "):
+            blocked = _int(line[14:])
+        elif line.startswith("btime "):
+            btime = _int(line[6:])
+    return ProcStat(cpus, ctxt, running, blocked, btime)
+
+
+def _int(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """``MemTotal: 123 kB`` or a node's ``Node 0 MemTotal: 123 kB`` → bytes by key."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        key, sep, rest = line.partition(":")
+        if not sep:
+            continue
+        key = key.split()[-1] if key.startswith("Node ") else key.strip()
+        parts = rest.split()
+        if not parts or not parts[0].isdigit():
+            continue
+        scale = 1024 if len(parts) > 1 and parts[1].lower() == "kb" else 1
+        out[key] = int(parts[0]) * scale
+    return out
+
+
+def parse_counters(text: str) -> dict[str, int]:
+    """``name value`` lines (node numastat, /proc/vmstat)."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def parse_loadavg(text: str) -> tuple[float, float, float] | None:
+    parts = text.split()
+    try:
+        return float(parts[0]), float(parts[1]), float(parts[2])
+    except (IndexError, ValueError):
+        return None
+
+
+def parse_psi(text: str) -> dict[str, float]:
+    """PSI ``some avg10=1.00 ...`` / ``full ...`` → {"some": avg10, "full": avg10}."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        kind, _, rest = line.partition(" ")
+        for item in rest.split():
+            name, _, value = item.partition("=")
+            if name == "avg10":
+                with contextlib.suppress(ValueError):
+                    out[kind] = float(value)
+    return out
+
+
+def parse_uptime(text: str) -> float | None:
+    try:
+        return float(text.split()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PidStat:
+    """The fields of /proc/PID/stat (or task/TID/stat) numaview uses."""
+
+    pid: int
+    comm: str
+    state: str
+    ppid: int
+    flags: int
+    utime: int
+    stime: int
+    num_threads: int
+    starttime: int  # clock ticks after boot
+    rss_pages: int
+    processor: int | None  # the CPU it last ran on
+
+
+def parse_pid_stat(text: str) -> PidStat | None:
+    """Parse one stat line; the comm may hold spaces and parentheses, so split at the last ')'."""
+    open_ = text.find("(")
+    close = text.rfind(")")
+    if open_ < 0 or close < open_:
+        return None
+    rest = text[close + 2 :].split()
+    # rest[0] is field 3 (state); field N is rest[N - 3]
+    if len(rest) < 22:
+        return None
+    try:
+        return PidStat(
+            pid=int(text[:open_]),
+            comm=text[open_ + 1 : close],
+            state=rest[0],
+            ppid=int(rest[1]),
+            flags=int(rest[6]),
+            utime=int(rest[11]),
+            stime=int(rest[12]),
+            num_threads=int(rest[17]),
+            starttime=int(rest[19]),
+            rss_pages=int(rest[21]),
+            processor=int(rest[36]) if len(rest) > 36 else None,
+        )
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PidStatus:
+    uid: int | None = None
+    cpus_allowed: CpuList | None = None
+    mems_allowed: CpuList | None = None
+    voluntary_ctxt: int | None = None
+    nonvoluntary_ctxt: int | None = None
+    kthread: bool | None = None
+
+
+def parse_pid_status(text: str) -> PidStatus:
+    uid = vol = invol = None
+    cpus = mems = None
+    kthread = None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        try:
+            if key == "Uid":
+                uid = int(value.split()[0])
+            elif key == "Cpus_allowed_list":
+                cpus = parse_cpulist(value)
+            elif key == "Mems_allowed_list":
+                mems = parse_cpulist(value)
+            elif key == "voluntary_ctxt_switches":
+                vol = int(value)
+            elif key == "nonvoluntary_ctxt_switches":
+                invol = int(value)
+            elif key == "Kthread":
+                kthread = value.strip() == "1"
+        except (ValueError, IndexError):
+            continue
+    return PidStatus(uid, cpus, mems, vol, invol, kthread)
+
+
+def parse_numa_maps(text: str, default_page_kb: int = 4) -> tuple[dict[int, int], str | None]:
+    """Resident bytes per node and the policy covering most of them.
+
+    Each line is one mapping: ``<addr> <policy> [file=...] ... N0=12 N1=3
+    kernelpagesize_kB=4``; ``N<node>=<pages>`` counts resident pages.
+    """
+    by_node: dict[int, int] = {}
+    by_policy: dict[str, int] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        page_kb = default_page_kb
+        counts: list[tuple[int, int]] = []
+        for item in parts[2:]:
+            if item.startswith("N") and "=" in item:
+                node_s, _, pages_s = item[1:].partition("=")
+                if node_s.isdigit() and pages_s.isdigit():
+                    counts.append((int(node_s), int(pages_s)))
+            elif item.startswith("kernelpagesize_kB="):
+                value = item[18:]
+                if value.isdigit():
+                    page_kb = int(value)
+        total = 0
+        for node, pages in counts:
+            b = pages * page_kb * 1024
+            by_node[node] = by_node.get(node, 0) + b
+            total += b
+        if total:
+            by_policy[parts[1]] = by_policy.get(parts[1], 0) + total
+    policy = max(by_policy, key=lambda k: by_policy[k]) if by_policy else None
+    return by_node, policy

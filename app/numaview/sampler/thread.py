@@ -1,0 +1,105 @@
+"""SamplerThread: ticks a Sampler on the monotonic clock, without drift, forever.
+
+Tick k happens at start + k × interval; a tick that runs late does not push
+the later ones back, and ticks missed entirely (a suspended VM, a stalled
+disk) are skipped rather than bunched. The thread never dies of a sampling
+error: the error goes into the next frame's ``errors``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from numaview.model.frame import Frame
+from numaview.sampler.ring import RingBuffer, capacity_for
+from numaview.sampler.sampler import Sampler
+
+MIN_INTERVAL_S = 0.1
+MAX_INTERVAL_S = 60.0
+
+
+def clamp_interval(seconds: float) -> float:
+    return min(max(seconds, MIN_INTERVAL_S), MAX_INTERVAL_S)
+
+
+class SamplerThread(threading.Thread):
+    def __init__(
+        self,
+        sampler: Sampler,
+        interval_s: float = 1.0,
+        ring: RingBuffer | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(name="numaview-sampler", daemon=True)
+        self.sampler = sampler
+        self._interval = clamp_interval(interval_s)
+        self.ring = ring if ring is not None else RingBuffer(capacity_for(self._interval))
+        self.on_frame = on_frame
+        self.clock = clock
+        self._stop_event = threading.Event()
+        self._wake = threading.Event()
+        self._pending_errors: list[str] = []
+        self.ticks = 0
+
+    @property
+    def interval_s(self) -> float:
+        return self._interval
+
+    def set_interval(self, seconds: float) -> float:
+        """Change the tick interval; takes effect from the next tick."""
+        self._interval = clamp_interval(seconds)
+        self._wake.set()
+        return self._interval
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        self._stop_event.set()
+        self._wake.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
+    def run(self) -> None:
+        start = self.clock()
+        k = 0
+        interval = self._interval
+        while not self._stop_event.is_set():
+            self._tick()
+            if interval != self._interval:  # re-anchor on a new interval
+                interval = self._interval
+                start, k = self.clock(), 0
+            k += 1
+            now = self.clock()
+            due = start + k * interval
+            if due < now:  # missed whole ticks: skip them, keep the phase
+                k += int((now - due) // interval) + 1
+                due = start + k * interval
+            self._wake.clear()
+            self._wake.wait(max(due - now, 0.0))
+            if self._wake.is_set() and not self._stop_event.is_set() and interval != self._interval:
+                interval = self._interval
+                start, k = self.clock(), 0
+
+    def _tick(self) -> None:
+        try:
+            frame = self.sampler.sample()
+        except Exception as exc:  # never die: report in the next frame
+            self._pending_errors.append(f"sampler: {type(exc).__name__}: {exc}")
+            return
+        if self._pending_errors:
+            frame = _with_errors(frame, self._pending_errors)
+            self._pending_errors = []
+        self.ticks += 1
+        self.ring.append(frame)
+        if self.on_frame is not None:
+            try:
+                self.on_frame(frame)
+            except Exception as exc:
+                self._pending_errors.append(f"frame consumer: {type(exc).__name__}: {exc}")
+
+
+def _with_errors(frame: Frame, errors: list[str]) -> Frame:
+    from dataclasses import replace
+
+    return replace(frame, errors=(*errors, *frame.errors))
