@@ -244,7 +244,8 @@ def build_machine(root: Path, shape: Shape | None = None) -> Machine:
                 dist.append(12 if same_pkg else 32)
         t.write(f"{base}/distance", " ".join(map(str, dist)))
 
-    # /proc
+    # /proc and the users the tree's processes belong to
+    t.write("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n")
     t.write("proc/sys/kernel/hostname", s.hostname)
     t.write("proc/sys/kernel/osrelease", "6.1.0-fake")
     t.write(

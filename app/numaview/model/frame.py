@@ -167,7 +167,7 @@ class ProcessSample:
     ctx_involuntary_per_s: float | None = None
     mem_policy: str | None = None
     mem_by_node_bytes: Mapping[int, int] | None = None
-    mem_by_node_age_s: float | None = None  # how old the numa_maps reading is
+    mem_by_node_mono: float | None = None  # when numa_maps was read (sampler's clock)
     thread_samples: tuple[ThreadSample, ...] | None = None  # None: not read
     kernel_thread: bool = False
 

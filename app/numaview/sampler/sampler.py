@@ -296,7 +296,7 @@ class Sampler:
         if first:
             state.kernel = bool(st.flags & procfs.PF_KTHREAD)
             raw = self.fs.read(f"{base}/cmdline", limit=8192)
-            state.cmdline = raw.replace("\x00", " ").strip() if raw else None
+            state.cmdline = (raw.replace("\x00", " ").strip() or None) if raw else None
         due = self._tick - state.status_tick >= self.options.refresh_every
         if first or active or due:
             text = self.fs.read(f"{base}/status")
@@ -325,7 +325,6 @@ class Sampler:
         else:
             last = (st.processor,) if st.processor is not None else ()
         nodes = tuple(sorted({self._cpu_node[c] for c in last if c in self._cpu_node}))
-        numa_age = None if state.numa_mono is None else round(mono - state.numa_mono, 1)
         sample = ProcessSample(
             pid=pid,
             start_time=round(st.starttime / CLK_TCK, 2),
@@ -344,7 +343,7 @@ class Sampler:
             ctx_involuntary_per_s=state.ctx_rates[1],
             mem_policy=state.numa_policy,
             mem_by_node_bytes=state.numa,
-            mem_by_node_age_s=numa_age,
+            mem_by_node_mono=state.numa_mono if state.numa is not None else None,
             thread_samples=threads,
             kernel_thread=state.kernel,
         )

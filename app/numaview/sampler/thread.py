@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from numaview.model.frame import Frame
 from numaview.sampler.ring import RingBuffer, capacity_for
@@ -22,6 +23,21 @@ MAX_INTERVAL_S = 60.0
 
 def clamp_interval(seconds: float) -> float:
     return min(max(seconds, MIN_INTERVAL_S), MAX_INTERVAL_S)
+
+
+def next_tick(start: float, k: int, interval: float, now: float) -> tuple[int, float]:
+    """Index and time of the tick after tick k: start + (k+1)·interval.
+
+    Times are fixed multiples of the interval from ``start``, so a slow tick
+    does not shift the ones after it; ticks whose time has already passed are
+    skipped, not run back to back.
+    """
+    k += 1
+    due = start + k * interval
+    if due < now:
+        k += int((now - due) // interval) + 1
+        due = start + k * interval
+    return k, due
 
 
 class SamplerThread(threading.Thread):
@@ -66,20 +82,12 @@ class SamplerThread(threading.Thread):
         interval = self._interval
         while not self._stop_event.is_set():
             self._tick()
-            if interval != self._interval:  # re-anchor on a new interval
-                interval = self._interval
-                start, k = self.clock(), 0
-            k += 1
             now = self.clock()
-            due = start + k * interval
-            if due < now:  # missed whole ticks: skip them, keep the phase
-                k += int((now - due) // interval) + 1
-                due = start + k * interval
+            if interval != self._interval:  # re-anchor the schedule on a new interval
+                interval, start, k = self._interval, now, 0
+            k, due = next_tick(start, k, interval, now)
+            self._wake.wait(max(due - now, 0.0))  # set_interval/stop wake it early
             self._wake.clear()
-            self._wake.wait(max(due - now, 0.0))
-            if self._wake.is_set() and not self._stop_event.is_set() and interval != self._interval:
-                interval = self._interval
-                start, k = self.clock(), 0
 
     def _tick(self) -> None:
         try:
@@ -100,6 +108,4 @@ class SamplerThread(threading.Thread):
 
 
 def _with_errors(frame: Frame, errors: list[str]) -> Frame:
-    from dataclasses import replace
-
     return replace(frame, errors=(*errors, *frame.errors))
