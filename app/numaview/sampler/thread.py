@@ -12,10 +12,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Protocol
 
 from numaview.model.frame import Frame
+from numaview.model.topology import Topology
 from numaview.sampler.ring import RingBuffer, capacity_for
-from numaview.sampler.sampler import Sampler
 
 MIN_INTERVAL_S = 0.1
 MAX_INTERVAL_S = 60.0
@@ -23,6 +24,14 @@ MAX_INTERVAL_S = 60.0
 
 def clamp_interval(seconds: float) -> float:
     return min(max(seconds, MIN_INTERVAL_S), MAX_INTERVAL_S)
+
+
+class Sampling(Protocol):
+    """Anything that turns the present into a Frame: the live Sampler, the simulation."""
+
+    topology: Topology
+
+    def sample(self) -> Frame: ...
 
 
 def next_tick(start: float, k: int, interval: float, now: float) -> tuple[int, float]:
@@ -43,7 +52,7 @@ def next_tick(start: float, k: int, interval: float, now: float) -> tuple[int, f
 class SamplerThread(threading.Thread):
     def __init__(
         self,
-        sampler: Sampler,
+        sampler: Sampling,
         interval_s: float = 1.0,
         ring: RingBuffer | None = None,
         on_frame: Callable[[Frame], None] | None = None,
