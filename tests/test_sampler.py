@@ -370,3 +370,37 @@ def test_users_come_from_the_tree_passwd(tmp_path: Path) -> None:
     f = rig.tick()
     assert f.process(1234).user == "alice"  # type: ignore[union-attr]
     assert f.process(1235).user == "4242"  # type: ignore[union-attr]
+
+
+def test_idle_processes_get_ctx_rates_from_the_second_tick(rig: Rig) -> None:
+    p = rig.fp.add(FakeProcess(pid=950, name="idle"))
+    p.voluntary = 10
+    rig.tick()
+    p.voluntary = 12  # it slept and woke twice but used no measurable CPU
+    f = rig.tick()
+    s = f.process(950)
+    assert s is not None and s.ctx_voluntary_per_s == 2.0
+
+
+def test_idle_status_rereads_are_spread_over_ticks(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, refresh_every=10)
+    for pid in range(2000, 2100):
+        rig.fp.add(FakeProcess(pid=pid))
+    rig.tick()
+    rig.tick()
+    reads = []
+    for _ in range(10):
+        before = {k: s.status_reads for k, s in rig.sampler._procs.items()}
+        rig.tick()
+        reads.append(sum(s.status_reads - before[k] for k, s in rig.sampler._procs.items()))
+    assert reads == [10] * 10  # a tenth each tick, never all at once
+
+
+def test_unreadable_proc_stat_keeps_the_topology_online_flags(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, Shape(offline={5}))
+    rig.fp.offline = {5}
+    rig.tick()
+    (rig.m.root / "proc/stat").unlink()
+    f = rig.sampler.sample()
+    assert sum(f.cpus.online) == 31 and not f.cpus.online[5]
+    assert all(c.busy_pct is None for c in f.cpus)

@@ -22,6 +22,14 @@ EXIT_USAGE = 2
 class CliError(Exception):
     """A failure to report as one line and exit 1."""
 
+    exit_code = EXIT_FAIL
+
+
+class UsageError(CliError):
+    """A bad argument value argparse cannot check: one line, exit 2."""
+
+    exit_code = EXIT_USAGE
+
 
 def _root_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -57,6 +65,59 @@ def cmd_topology(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+INTERVAL_MIN_S = 0.1
+INTERVAL_MAX_S = 60.0
+SNAPSHOT_ROWS = 20  # process rows in text unless --top says otherwise
+SNAPSHOT_TOP_N = 300  # processes the sampler keeps unless --top says otherwise
+
+
+def _interval(text: str) -> float:
+    # Checked here rather than by argparse, whose errors are two lines (usage + error).
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not INTERVAL_MIN_S <= value <= INTERVAL_MAX_S:  # also rejects nan
+        raise UsageError(
+            f"--interval {text}: must be a number of seconds from"
+            f" {INTERVAL_MIN_S:g} to {INTERVAL_MAX_S:g}"
+        )
+    return value
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    import time
+
+    from numaview.model.snapshot_text import render_snapshot
+    from numaview.sampler.sampler import Sampler, SamplerOptions
+    from numaview.sampler.sysfs import TopologyError, discover
+
+    interval = _interval(args.interval)
+    if args.top is not None and args.top < 0:
+        raise UsageError(f"--top {args.top}: must be 0 (all) or more")
+    _check_root(args.root)
+    try:
+        topo = discover(args.root)
+    except TopologyError as exc:
+        raise CliError(str(exc)) from None
+    top_n = SNAPSHOT_TOP_N if args.top is None else args.top
+    # Two ticks only: re-read every kept process's status on the second one, or
+    # the processes that did not run would have no context-switch rates at all.
+    options = SamplerOptions(top_n=top_n, refresh_every=1)
+    sampler = Sampler(args.root, topo, options)
+    first = sampler.sample()  # rates need two readings; this one only sets the baseline
+    # Rates cover start-of-tick to start-of-tick, so sleep off what the first tick took.
+    time.sleep(max(0.0, first.mono + interval - sampler.clock()))
+    frame = sampler.sample()
+    if args.json:
+        json.dump(frame.to_dict(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        limit = SNAPSHOT_ROWS if args.top is None else args.top
+        print(render_snapshot(frame, topo, limit))
+    return EXIT_OK
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     # The live dashboard arrives with issue 4; until then show what we know.
     print(
@@ -89,6 +150,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a tree")
     p.add_argument("--compact", action="store_true", help="with --json: one line")
     p.set_defaults(func=cmd_topology)
+
+    p = sub.add_parser(
+        "snapshot",
+        help="sample twice, one interval apart, and print one frame (like top's --once)",
+        description="Read the machine twice, S seconds apart, and print per-node,"
+        " per-CPU and per-process use over that interval as plain text or JSON.",
+    )
+    _root_arg(p)
+    p.add_argument(
+        "--interval",
+        metavar="S",
+        default="1.0",
+        help=f"seconds between the two readings, {INTERVAL_MIN_S:g} to"
+        f" {INTERVAL_MAX_S:g} (default 1.0)",
+    )
+    p.add_argument("--json", action="store_true", help="print the frame as JSON")
+    p.add_argument(
+        "--top",
+        metavar="N",
+        type=int,
+        default=None,
+        help=f"keep the N busiest processes, 0 for all (default: {SNAPSHOT_TOP_N} kept,"
+        f" {SNAPSHOT_ROWS} shown as text)",
+    )
+    p.set_defaults(func=cmd_snapshot)
     return parser
 
 
@@ -103,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except CliError as exc:
         print(f"numaview: error: {exc}", file=sys.stderr)
-        return EXIT_FAIL
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

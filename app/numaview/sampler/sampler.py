@@ -73,6 +73,7 @@ class _ProcState:
     kernel: bool = False
     status_tick: int = -(10**9)
     status_mono: float = 0.0
+    status_reads: int = 0
     ctx: tuple[int | None, int | None] = (None, None)
     ctx_rates: tuple[float | None, float | None] = (None, None)
     affinity: tuple[int, ...] | None = None
@@ -172,10 +173,12 @@ class Sampler:
         rows: dict[str, list[float | None]] = {m: [] for m in CPU_METRICS}
         online: list[bool] = []
         busy: dict[int, float | None] = {}
+        topo_online = {c.id: c.online for c in self.topology.cpus}
         for cpu in ids:
             cur = stat.cpus.get(cpu) if stat else None
             old = prev.cpus.get(cpu) if prev else None
-            online.append(cur is not None)
+            # /proc/stat lists online CPUs; unreadable, it says nothing: keep the topology's word
+            online.append(cur is not None if stat is not None else topo_online[cpu])
             pct = _cpu_pcts(old, cur)
             for m in CPU_METRICS:
                 rows[m].append(pct.get(m))
@@ -297,7 +300,10 @@ class Sampler:
             state.kernel = bool(st.flags & procfs.PF_KTHREAD)
             raw = self.fs.read(f"{base}/cmdline", limit=8192)
             state.cmdline = (raw.replace("\x00", " ").strip() or None) if raw else None
-        due = self._tick - state.status_tick >= self.options.refresh_every
+        # Idle processes are re-read on a rotation spread by pid (no burst every N
+        # ticks), and once more on the tick after first sight so rates exist early.
+        every = max(self.options.refresh_every, 1)
+        due = (self._tick + pid) % every == 0 or state.status_reads == 1
         if first or active or due:
             text = self.fs.read(f"{base}/status")
             if text is None:
@@ -317,6 +323,7 @@ class Sampler:
             affinity_changed = status.cpus_allowed != state.affinity
             state.ctx, state.affinity = ctx, status.cpus_allowed
             state.status_tick, state.status_mono = self._tick, mono
+            state.status_reads += 1
             if self.options.threads and not state.kernel:
                 self._threads(state, base, dt, refresh_affinity=first or due or affinity_changed)
         threads = state.thread_samples

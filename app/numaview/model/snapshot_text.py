@@ -1,0 +1,340 @@
+"""Plain-text rendering of one Frame for ``numaview snapshot``.
+
+Scripts and people read this output in logs, CI and bug reports, so it is
+plain text (no colour codes, no terminal library), at most 100 columns wide
+even on a 1024-CPU machine, and it never prints 0 for a value it does not
+know: unknown is ``–``. Pure: a Frame and a Topology in, a string out, so
+tests can feed it frames with known answers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+from numaview.model.cpuset import format_cpulist
+from numaview.model.describe import human_bytes
+from numaview.model.frame import Frame, NodeSample, ProcessSample, SystemSample
+from numaview.model.topology import Topology
+
+WIDTH = 100
+UNKNOWN = "–"
+CPU_CELLS_PER_ROW = 8  # 2 + 8 × 10 + 7 × 2 = 96 columns
+MORE_HINT = "(use --top N or --json)"
+
+
+def render_snapshot(frame: Frame, topology: Topology, limit: int = 20) -> str:
+    """The whole snapshot; ``limit`` is how many process rows to show (0: all)."""
+    lines = _header(frame, topology)
+    if frame.errors:
+        lines.append("Errors:")
+        lines.extend(_fit(f"  {e}", WIDTH) for e in frame.errors)
+    lines.append("")
+    lines.extend(_wrap_items("System: ", _system_items(frame.system), WIDTH))
+    lines.append("")
+    lines.extend(_nodes(frame, topology))
+    lines.append("")
+    lines.extend(_cpus(frame, topology))
+    lines.append("")
+    lines.extend(_processes(frame, topology, limit))
+    return "\n".join(lines)
+
+
+# -- small formatters ------------------------------------------------------------
+
+
+def _fit(text: str, width: int) -> str:
+    """Cut to ``width`` columns with an ellipsis, so a cut is visible."""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _num(v: float | None, fmt: str = ".1f") -> str:
+    return UNKNOWN if v is None else format(v, fmt)
+
+
+def _rate(v: float | None) -> str:
+    """Counts per second in at most 6 columns: 950.5, 12.3k, 4.1M."""
+    if v is None:
+        return UNKNOWN
+    for unit, scale in (("", 1.0), ("k", 1e3), ("M", 1e6), ("G", 1e9)):
+        if v < 1000 * scale or unit == "G":
+            return f"{v / scale:.1f}{unit}"
+    raise AssertionError("unreachable")
+
+
+def short_bytes(n: int | None) -> str:
+    """Sizes the way top prints them (1.2G, 30M, 512K) for narrow columns."""
+    if n is None:
+        return UNKNOWN
+    value = float(n)
+    if value < 1024:
+        return f"{n}B"
+    for unit in ("K", "M", "G", "T", "P"):
+        value /= 1024
+        if value < 1024 or unit == "P":
+            if value < 10 and round(value, 1) != int(value):
+                return f"{value:.1f}{unit}"
+            return f"{value:.0f}{unit}"
+    raise AssertionError("unreachable")
+
+
+def _wrap_items(prefix: str, items: Sequence[str], width: int, sep: str = "  ") -> list[str]:
+    """Join items on one line, starting a new indented line rather than cutting one."""
+    lines: list[str] = []
+    cur, fresh = prefix, True
+    for item in items:
+        if not fresh and len(cur) + len(sep) + len(item) > width:
+            lines.append(cur)
+            cur, fresh = " " * len(prefix), True
+        cur += item if fresh else sep + item
+        fresh = False
+    lines.append(cur)
+    return [_fit(line, width) for line in lines]
+
+
+def _wrap_list(text: str, width: int) -> list[str]:
+    """Break a cpu list at its commas so no CPU id is cut in half."""
+    out: list[str] = []
+    cur = ""
+    for part in text.split(","):
+        piece = part if not cur else "," + part
+        if cur and len(cur) + len(piece) > width:
+            out.append(cur + ",")
+            cur = part
+        else:
+            cur += piece
+    out.append(cur)
+    return out
+
+
+# -- sections --------------------------------------------------------------------
+
+
+def _header(frame: Frame, topo: Topology) -> list[str]:
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(frame.time)).strip()
+    cost = frame.cost
+    tick = UNKNOWN if cost.tick_cpu_s is None else f"{cost.tick_cpu_s * 1000:.1f} ms CPU"
+    own = UNKNOWN if cost.self_cpu_pct is None else f"{cost.self_cpu_pct:.1f}%"
+    items = [
+        f"host {topo.host.hostname or UNKNOWN}",
+        stamp,
+        f"interval {frame.interval_s:.2f} s",
+        f"numaview tick {tick}, {own} of a CPU",
+    ]
+    lines = _wrap_items("", items, WIDTH)
+    lines.append(_fit(f"  {topo.summary()}", WIDTH))
+    return lines
+
+
+def _system_items(s: SystemSample) -> list[str]:
+    load = UNKNOWN if s.load is None else " ".join(f"{v:.2f}" for v in s.load)
+    running = UNKNOWN if s.procs_running is None else str(s.procs_running)
+    blocked = UNKNOWN if s.procs_blocked is None else str(s.procs_blocked)
+    items = [
+        f"load {load}",
+        f"procs {running} running, {blocked} blocked",
+        f"ctx switches {_rate(s.ctx_switches_per_s)}/s",
+        f"NUMA hint faults {_rate(s.numa_hint_faults_per_s)}/s"
+        f" ({_rate(s.numa_hint_faults_local_per_s)}/s local)",
+        f"pages migrated {_rate(s.numa_pages_migrated_per_s)}/s",
+    ]
+    psi = [
+        (name, v)
+        for name, v in (
+            ("cpu some", s.psi_cpu_some_avg10),
+            ("mem some", s.psi_memory_some_avg10),
+            ("mem full", s.psi_memory_full_avg10),
+        )
+        if v is not None
+    ]
+    if psi:
+        items.append("PSI avg10 " + ", ".join(f"{name} {v:.2f}%" for name, v in psi))
+    return items
+
+
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], left: Iterable[int] = ()
+) -> tuple[list[str], list[int]]:
+    """Columns as wide as their widest cell, right-aligned unless listed in ``left``."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lefts = set(left)
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            c.ljust(w) if i in lefts else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return " ".join(parts).rstrip()
+
+    return [line(header)] + [line(r) for r in rows], widths
+
+
+def _node_cpus(node_id: int, topo: Topology) -> str:
+    node = topo.node(node_id)
+    if node is None:
+        return UNKNOWN
+    if node.memory_only:
+        return "memory only"
+    if not node.cpus:
+        return f"all offline ({format_cpulist(node.offline_cpus)})"
+    text = format_cpulist(node.cpus)
+    if node.offline_cpus:
+        text += f" (+{format_cpulist(node.offline_cpus)} offline)"
+    return text
+
+
+def _node_row(n: NodeSample) -> list[str]:
+    used = None
+    if n.mem_total_bytes is not None and n.mem_free_bytes is not None:
+        used = n.mem_total_bytes - n.mem_free_bytes
+    return [
+        str(n.id),
+        _num(n.busy_pct),
+        human_bytes(used),
+        human_bytes(n.mem_free_bytes),
+        human_bytes(n.mem_total_bytes),
+        human_bytes(n.file_bytes),
+        human_bytes(n.anon_bytes),
+        _rate(n.numa_hit_per_s),
+        _rate(n.numa_miss_per_s),
+        _rate(n.local_node_per_s),
+        _rate(n.other_node_per_s),
+    ]
+
+
+def _nodes(frame: Frame, topo: Topology) -> list[str]:
+    header = ["NODE", "BUSY%", "USED", "FREE", "TOTAL", "FILE", "ANON"]
+    header += ["HIT/s", "MISS/s", "LOCAL/s", "OTHER/s"]
+    if not frame.nodes:
+        return ["Nodes: none read"]
+    rows = [_node_row(n) for n in frame.nodes]
+    lines, widths = _table([*header, ""], [[*r, ""] for r in rows])
+    # The CPU list goes last, where a long one can wrap instead of being cut.
+    start = sum(widths[:-1]) + len(widths) - 1
+    room = max(WIDTH - start, 12)
+    out = ["Nodes:", lines[0].ljust(start) + "CPUS"]
+    for n, line in zip(frame.nodes, lines[1:], strict=True):
+        parts = _wrap_list(_node_cpus(n.id, topo), room)
+        out.append(line.ljust(start) + parts[0])
+        out.extend(" " * start + p for p in parts[1:])
+    return [_fit(line, WIDTH) for line in out]
+
+
+def _cpus(frame: Frame, topo: Topology) -> list[str]:
+    table = frame.cpus
+    busy = table.busy_by_cpu()
+    online = dict(zip(table.ids, table.online, strict=True))
+    # No CPU online at all means /proc/stat was not read, not that all are off.
+    known = any(table.online)
+    node_of = {c.id: c.node for c in topo.cpus}
+    topo_offline = set(topo.offline_cpus)
+    groups: dict[int | None, list[int]] = {}
+    for cpu in table.ids:
+        groups.setdefault(node_of.get(cpu), []).append(cpu)
+    # 8 cells a row up to CPU 9999; fewer when ids are wider, to stay in WIDTH.
+    idw = max(4, *(len(str(c)) for c in table.ids)) if table.ids else 4
+    per_row = min(CPU_CELLS_PER_ROW, WIDTH // (idw + 8))
+    out = ["CPUs (busy %):"]
+    for nid in sorted(groups, key=lambda n: (n is None, n or 0)):
+        ids = groups[nid]
+        values = [busy[c] for c in ids if busy[c] is not None and online[c]]
+        avg = sum(v for v in values if v is not None) / len(values) if values else None
+        label = "node ?" if nid is None else f"node {nid}"
+        out.append(_fit(f"  {label}: CPUs {format_cpulist(ids)}, mean {_num(avg)}", WIDTH))
+        cells = []
+        for c in ids:
+            off = not online[c] if known else c in topo_offline
+            value = "off" if off else _num(busy[c])
+            cells.append(f"{c:>{idw}}:{value:>5}")
+        for i in range(0, len(cells), per_row):
+            out.append("  " + "  ".join(cells[i : i + per_row]))
+    return out
+
+
+# -- processes -------------------------------------------------------------------
+
+
+def affinity_text(affinity: Sequence[int] | None, topo: Topology) -> str:
+    """``all``, ``nodeN`` or a cpu list: pinning is what the reader looks for."""
+    if affinity is None:
+        return UNKNOWN
+    cpus = set(affinity)
+    online = set(topo.online_cpus)
+    if online and cpus >= online:
+        return "all"
+    for node in topo.nodes:
+        if node.cpus and cpus in (set(node.cpus), set(node.cpus) | set(node.offline_cpus)):
+            return f"node{node.id}"
+    return format_cpulist(cpus) or "none"
+
+
+def mem_by_node_text(p: ProcessSample) -> str:
+    if p.mem_by_node_bytes is None:
+        return UNKNOWN
+    return " ".join(f"{n}:{short_bytes(b)}" for n, b in sorted(p.mem_by_node_bytes.items()))
+
+
+def _command(p: ProcessSample) -> str:
+    if p.kernel_thread:
+        return f"[{p.name}]"
+    return p.cmdline or p.name
+
+
+# (header, widest the column may get before its cells are cut, left-aligned)
+_PROC_COLUMNS = (
+    ("PID", 7, False),
+    ("USER", 8, True),
+    ("CPU%", 6, False),
+    ("THR", 5, False),
+    ("RSS", 6, False),
+    ("AFFINITY", 14, True),
+    ("NODES", 7, True),
+    ("INVOL/s", 7, False),
+    ("MEM BY NODE", 18, True),
+)
+
+
+def _process_row(p: ProcessSample, topo: Topology) -> list[str]:
+    return [
+        str(p.pid),
+        p.user or UNKNOWN,
+        _num(p.cpu_pct),
+        str(p.threads),
+        short_bytes(p.rss_bytes),
+        affinity_text(p.affinity, topo),
+        format_cpulist(p.nodes_running) or UNKNOWN,
+        _rate(p.ctx_involuntary_per_s),
+        mem_by_node_text(p),
+    ]
+
+
+def _processes(frame: Frame, topo: Topology, limit: int) -> list[str]:
+    procs = sorted(frame.processes, key=lambda p: -(p.cpu_pct or 0.0))
+    shown = procs if limit <= 0 else procs[:limit]
+    total = frame.system.processes_total
+    if total is None or total < len(procs):
+        total = len(procs)
+    if not shown:
+        return ["Processes: none read" + (f" (of {total})" if total else "")]
+    what = f"all {total}" if len(shown) >= total else f"top {len(shown)} of {total}"
+    title = f"Processes ({what}, by CPU):"
+    rows = [
+        [
+            _fit(cell, cap)
+            for cell, (_, cap, _) in zip(_process_row(p, topo), _PROC_COLUMNS, strict=True)
+        ]
+        for p in shown
+    ]
+    header = [name for name, _, _ in _PROC_COLUMNS]
+    left = [i for i, (_, _, is_left) in enumerate(_PROC_COLUMNS) if is_left]
+    lines, widths = _table([*header, ""], [[*r, ""] for r in rows], left)
+    start = sum(widths[:-1]) + len(widths) - 1
+    room = WIDTH - start
+    out = [title, lines[0].ljust(start) + "COMMAND"]
+    for p, line in zip(shown, lines[1:], strict=True):
+        out.append(line.ljust(start) + _fit(_command(p), room))
+    more = total - len(shown)
+    if more > 0:
+        noun = "process" if more == 1 else "processes"
+        out.append(f"… {more} more {noun} {MORE_HINT}")
+    return [line.rstrip() for line in out]
