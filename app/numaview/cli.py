@@ -11,8 +11,13 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from numaview import __version__
+
+if TYPE_CHECKING:
+    from numaview.sampler.sampler import SamplerOptions
+    from numaview.sampler.source import FrameSource
 
 EXIT_OK = 0
 EXIT_FAIL = 1
@@ -118,16 +123,81 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sampler_options(args: argparse.Namespace) -> SamplerOptions:
+    from numaview.sampler.sampler import SamplerOptions
+
+    if args.top < 0:
+        raise UsageError(f"--top {args.top}: must be 0 (all) or more")
+    if args.numa_k < 0:
+        raise UsageError(f"--numa-k {args.numa_k}: must be 0 (off) or more")
+    if not args.numa_every > 0:
+        raise UsageError(f"--numa-every {args.numa_every}: must be a positive number of seconds")
+    return SamplerOptions(top_n=args.top, numa_k=args.numa_k, numa_every_s=args.numa_every)
+
+
+def _run_ui(source: FrameSource) -> int:
+    from numaview.tui.app import make_app
+
+    app = make_app(source)
+    code = app.run()
+    return EXIT_OK if code is None else int(code)
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    # The live dashboard arrives with issue 4; until then show what we know.
-    print(
-        "numaview: the live dashboard is not built yet; showing the topology"
-        " (numaview --help lists the commands)",
-        file=sys.stderr,
+    from numaview.sampler.sampler import Sampler
+    from numaview.sampler.source import SampledSource
+    from numaview.sampler.sysfs import TopologyError, discover
+
+    interval = _interval(args.interval)
+    options = _sampler_options(args)
+    _check_root(args.root)
+    try:
+        topo = discover(args.root)
+    except TopologyError as exc:
+        raise CliError(str(exc)) from None
+    source = SampledSource(Sampler(args.root, topo, options), interval, kind="live")
+    return _run_ui(source)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from numaview.sampler.simulated import SimulatedSampler
+    from numaview.sampler.source import SampledSource
+
+    interval = _interval(args.interval)
+    source = SampledSource(SimulatedSampler(seed=args.seed), interval, kind="simulated")
+    return _run_ui(source)
+
+
+def _ui_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--interval",
+        metavar="S",
+        default="1.0",
+        help="seconds between samples, 0.1 to 60 (default 1.0; + and - change it live)",
     )
-    args.json = False
-    args.compact = False
-    return cmd_topology(args)
+    p.add_argument(
+        "--top",
+        metavar="N",
+        type=int,
+        default=300,
+        help="processes kept per sample, the busiest first; 0 for all (default 300)",
+    )
+    p.add_argument(
+        "--numa-k",
+        metavar="K",
+        type=int,
+        default=10,
+        help="read memory per node (numa_maps) of the K largest processes;"
+        " 0 turns it off (default 10)",
+    )
+    p.add_argument(
+        "--numa-every",
+        metavar="S",
+        type=float,
+        default=10.0,
+        help="read each of those at most every S seconds: reading numa_maps walks"
+        " the process's page tables and can stall it briefly (default 10)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"numaview {__version__}")
     _root_arg(parser)
+    _ui_args(parser)
     parser.set_defaults(func=cmd_dashboard)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -175,6 +246,16 @@ def build_parser() -> argparse.ArgumentParser:
         f" {SNAPSHOT_ROWS} shown as text)",
     )
     p.set_defaults(func=cmd_snapshot)
+
+    p = sub.add_parser(
+        "demo",
+        help="the dashboard on a simulated 128-CPU, 4-node machine running a leaky load test",
+        description="Open the dashboard on a simulated 2-socket, 4-node, 128-CPU machine"
+        " (labelled SIMULATED) whose scripted load test shows every kind of leak.",
+    )
+    p.add_argument("--interval", metavar="S", default="1.0", help="seconds between frames")
+    p.add_argument("--seed", type=int, default=7, help="scenario seed (default 7)")
+    p.set_defaults(func=cmd_demo)
     return parser
 
 

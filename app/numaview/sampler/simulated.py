@@ -197,7 +197,7 @@ class SimulatedSampler:
         ) -> None:
             threads = []
             for i in range(nthreads):
-                cpu = aff[(i * 2) % len(aff)] if len(aff) > 1 else aff[0]
+                cpu = aff[i % len(aff)]  # one per hardware thread, first siblings first
                 threads.append(SimThread(pid + i, name if i == 0 else f"{tnames}-{i}", load, cpu))
             rss = int(rss_gib * GIB)
             procs.append(
@@ -325,7 +325,7 @@ class SimulatedSampler:
         p.affinity = tuple(sorted(cpus))
         for i, th in enumerate(p.threads):
             if th.cpu not in p.affinity:
-                th.cpu = p.affinity[(i * 2) % len(p.affinity)]
+                th.cpu = p.affinity[i % len(p.affinity)]
         if move_memory:
             nodes = sorted({self.node_of[c] for c in p.affinity})
             share = p.rss // len(nodes)

@@ -12,8 +12,8 @@ from typing import Protocol
 
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
-from numaview.sampler.ring import RingBuffer
-from numaview.sampler.thread import SamplerThread, Sampling
+from numaview.sampler.ring import RingBuffer, capacity_for
+from numaview.sampler.thread import SamplerThread, Sampling, clamp_interval
 
 
 class FrameSource(Protocol):
@@ -55,3 +55,55 @@ class SampledSource:
 
     def stop(self) -> None:
         self._thread.stop()
+
+
+class ManualSource:
+    """A FrameSource driven by hand: each ``push()`` samples once and delivers the frame.
+
+    For tests and the screenshot script: with a simulated sampler on a fake
+    clock it is fully deterministic, and no thread runs.
+    """
+
+    def __init__(
+        self,
+        sampler: Sampling,
+        kind: str = "simulated",
+        interval_s: float = 1.0,
+        advance: Callable[[float], None] | None = None,
+    ) -> None:
+        self.sampler = sampler
+        self.kind = kind
+        self.topology = sampler.topology
+        self.ring = RingBuffer(capacity_for(interval_s))
+        self._interval = interval_s
+        self._advance = advance
+        self._on_frame: Callable[[Frame], None] | None = None
+        self.started = False
+
+    @property
+    def interval_s(self) -> float:
+        return self._interval
+
+    def set_interval(self, seconds: float) -> float:
+        self._interval = clamp_interval(seconds)
+        return self._interval
+
+    def start(self, on_frame: Callable[[Frame], None]) -> None:
+        self._on_frame = on_frame
+        self.started = True
+
+    def stop(self) -> None:
+        self.started = False
+
+    def push(self, count: int = 1) -> Frame:
+        """Advance the clock by one interval (if we own it), sample, deliver; returns the last frame."""
+        frame = None
+        for _ in range(count):
+            if self._advance is not None:
+                self._advance(self._interval)
+            frame = self.sampler.sample()
+            self.ring.append(frame)
+            if self._on_frame is not None:
+                self._on_frame(frame)
+        assert frame is not None
+        return frame

@@ -20,6 +20,7 @@ from numaview.sampler.ring import RingBuffer, capacity_for
 
 MIN_INTERVAL_S = 0.1
 MAX_INTERVAL_S = 60.0
+FIRST_GAP_S = 0.25
 
 
 def clamp_interval(seconds: float) -> float:
@@ -86,6 +87,12 @@ class SamplerThread(threading.Thread):
             self.join(timeout)
 
     def run(self) -> None:
+        # The first frame only sets the baseline (rates need two readings), so the
+        # second comes after FIRST_GAP_S rather than a whole interval: the UI
+        # shows real numbers within a fraction of a second.
+        self._tick()
+        self._wake.wait(min(FIRST_GAP_S, self._interval))
+        self._wake.clear()
         start = self.clock()
         k = 0
         interval = self._interval

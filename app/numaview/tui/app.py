@@ -1,0 +1,274 @@
+"""NumaviewApp: frames in, topology-shaped screen out; keys are actions.
+
+The sampler thread posts a FrameArrived per tick; a newer one replaces a
+queued older one (``can_replace``), so a slow screen drops stale frames
+instead of queueing them. The UI never reads the OS and never waits on the
+sampler. Attributes go down (``widget.show(frame)``), messages come up
+(``ProcessTable.Selected``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Footer, Input, Static
+
+from numaview.model.frame import Frame, ProcessSample
+from numaview.sampler.source import FrameSource
+from numaview.tui.screens.help import HelpScreen
+from numaview.tui.screens.process import ProcessScreen
+from numaview.tui.widgets.charts import ChartPanel
+from numaview.tui.widgets.header import HeaderBar
+from numaview.tui.widgets.heatmap import Heatmap
+from numaview.tui.widgets.nodes import NodePanel
+from numaview.tui.widgets.proctable import ProcessTable
+
+MIN_W, MIN_H = 40, 12
+INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+class FrameArrived(Message):
+    """A new frame from the source; a newer one makes a queued older one pointless."""
+
+    def __init__(self, frame: Frame) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FrameArrived)
+
+
+class NumaviewApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "numaview"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("f10", "quit", "Quit", show=False),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark", "show_help", "Help"),
+        Binding("f1", "show_help", "Help", show=False),
+        Binding("slash", "filter_processes", "Filter"),
+        Binding("f6", "cycle_sort", "Sort"),
+        Binding("greater_than_sign", "cycle_sort", "Sort", show=False),
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("plus", "sample_faster", "Faster"),
+        Binding("minus", "sample_slower", "Slower"),
+        Binding("H", "toggle_threads", "Threads", show=False),
+        Binding("c", "toggle_charts", "Charts"),
+        Binding("escape", "clear_selection", "Clear", show=False),
+    ]
+
+    def __init__(self, source: FrameSource, *, charts: bool | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.topology = source.topology
+        self.paused = False
+        self.frame: Frame | None = None  # the frame on screen
+        self.latest: Frame | None = None  # the newest frame received
+        self.selected_pid: int | None = None
+        self.charts_wanted = charts
+        self._seen_errors: set[str] = set()
+
+    # -- layout ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        topo = self.topology
+        yield HeaderBar(topo, self.source.kind, id="header")
+        with Horizontal(id="top"):
+            yield Heatmap(topo, id="heatmap")
+            yield NodePanel(topo, id="nodes")
+        with Horizontal(id="bottom"):
+            yield ProcessTable(topo, id="processes")
+            yield ChartPanel(topo, id="charts")
+        yield Input(placeholder="filter processes by name, command, user or pid", id="filter")
+        yield Static("", id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(HeaderBar).show(interval_s=self.source.interval_s)
+        self._apply_size(self.size.width, self.size.height)
+        self.query_one(ProcessTable).focus()
+        self.source.start(self._frame_from_thread)
+
+    def _frame_from_thread(self, frame: Frame) -> None:
+        # Runs on the sampler thread: only hand the frame over.
+        self.post_message(FrameArrived(frame))
+
+    def on_unmount(self) -> None:
+        self.source.stop()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        small = width < MIN_W or height < MIN_H
+        self.screen.set_class(small, "too-small")
+        self.screen.set_class(width < 110, "narrow")
+        note = self.query_one("#too-small", Static)
+        note.update(f"terminal too small ({width}×{height});\nnumaview needs {MIN_W}×{MIN_H}")
+        charts = (
+            self.charts_wanted
+            if self.charts_wanted is not None
+            else (width >= 150 and height >= 30)
+        )
+        self.query_one(ChartPanel).display = charts and not small
+
+    # -- frames ----------------------------------------------------------------------
+
+    def on_frame_arrived(self, message: FrameArrived) -> None:
+        frame = message.frame
+        self.latest = frame
+        new_errors = [e for e in frame.errors if e not in self._seen_errors]
+        for e in new_errors[:3]:
+            self._seen_errors.add(e)
+            self.notify(e, title="sampler", severity="warning", timeout=8)
+        if not self.paused:
+            self.show_frame(frame)
+
+    def show_frame(self, frame: Frame) -> None:
+        self.frame = frame
+        self.query_one(HeaderBar).show(frame)
+        self.query_one(Heatmap).show(frame)
+        self.query_one(NodePanel).show(frame)
+        self.query_one(ProcessTable).show(frame)
+        charts = self.query_one(ChartPanel)
+        if charts.display:
+            charts.show(self.source.ring.window(charts.window_s))
+        self._update_selection()
+        screen = self.screen
+        if isinstance(screen, ProcessScreen):
+            screen.show(frame)
+
+    def _update_selection(self) -> None:
+        p = self._selected_process()
+        heatmap = self.query_one(Heatmap)
+        nodes = self.query_one(NodePanel)
+        if p is None:
+            heatmap.select(None)
+            nodes.set_highlight(frozenset())
+            return
+        heatmap.select(p.affinity, p.last_cpus)
+        mem_nodes = frozenset(p.mem_by_node_bytes or ()) | frozenset(p.nodes_running)
+        nodes.set_highlight(mem_nodes)
+
+    def _selected_process(self) -> ProcessSample | None:
+        # The table's row: a process, or a thread in threads view (H).
+        return self.query_one(ProcessTable).selected
+
+    # -- messages from widgets -------------------------------------------------------
+
+    def on_process_table_selected(self, message: ProcessTable.Selected) -> None:
+        self.selected_pid = message.pid
+        self._update_selection()
+        charts = self.query_one(ChartPanel)
+        if message.pid is not None:
+            charts.set_subject_process(message.pid)
+
+    def on_process_table_opened(self, message: ProcessTable.Opened) -> None:
+        frame = self.frame
+        p = frame.process(message.pid) if frame is not None else None
+        if p is None or frame is None:
+            return
+        screen = ProcessScreen(self.topology, p.pid, p.start_time)
+        self.push_screen(screen)
+        screen.show(frame)
+
+    def on_heatmap_cpu_clicked(self, message: Heatmap.CpuClicked) -> None:
+        self.query_one(Heatmap).set_cursor(message.cpu)
+        self.query_one(ChartPanel).set_subject_cpu(message.cpu)
+
+    # -- actions ---------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    def action_show_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self._help_rows()))
+
+    def _help_rows(self) -> list[tuple[str, str]]:
+        rows: list[tuple[str, str]] = []
+        for b in self.BINDINGS + ProcessTable.BINDINGS:
+            if isinstance(b, Binding):
+                rows.append((b.key, b.description or b.action))
+        rows += [("enter", "process details"), ("mouse", "click a row or a CPU cell to select it")]
+        return rows
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.query_one(HeaderBar).show(paused=self.paused)
+        if not self.paused and self.latest is not None and self.latest is not self.frame:
+            self.show_frame(self.latest)
+
+    def _step_interval(self, direction: int) -> None:
+        current = self.source.interval_s
+        if direction < 0:
+            choices = [i for i in INTERVALS if i < current - 1e-9]
+            target = choices[-1] if choices else INTERVALS[0]
+        else:
+            choices = [i for i in INTERVALS if i > current + 1e-9]
+            target = choices[0] if choices else INTERVALS[-1]
+        value = self.source.set_interval(target)
+        self.query_one(HeaderBar).show(interval_s=value)
+        self.notify(f"sampling every {value:g} s", timeout=2)
+
+    def action_sample_faster(self) -> None:
+        self._step_interval(-1)
+
+    def action_sample_slower(self) -> None:
+        self._step_interval(+1)
+
+    def action_cycle_sort(self) -> None:
+        key = self.query_one(ProcessTable).cycle_sort()
+        self.notify(f"sorted by {key}", timeout=2)
+
+    def action_toggle_threads(self) -> None:
+        table = self.query_one(ProcessTable)
+        table.show_threads = not table.show_threads
+        self.notify(
+            "one row per thread" if table.show_threads else "one row per process", timeout=2
+        )
+        self._update_selection()
+
+    def action_toggle_charts(self) -> None:
+        charts = self.query_one(ChartPanel)
+        self.charts_wanted = not charts.display
+        charts.display = self.charts_wanted
+        if charts.display:
+            charts.show(self.source.ring.window(charts.window_s))
+            charts.force_redraw()
+
+    def action_filter_processes(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.query_one(ProcessTable).set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.input.display = bool(event.value)
+            self.query_one(ProcessTable).focus()
+
+    def action_clear_selection(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(ProcessTable).set_filter("")
+            self.query_one(ProcessTable).focus()
+
+
+def make_app(source: FrameSource, *, charts: bool | None = None) -> NumaviewApp:
+    """The one factory the CLI and the tests use."""
+    return NumaviewApp(source, charts=charts)

@@ -1,0 +1,241 @@
+"""One process in detail (htop's process view): where it may run, where it runs, where its memory is.
+
+Fed by the app with every frame, like the main screen; it never reads /proc
+itself (tui/ only reads frames). A process that exits keeps its last data on
+screen, marked as exited, so the numbers that led to opening it stay readable.
+The thread list is Line API: a JVM or a database can have thousands of threads.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.screen import Screen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Static
+
+from numaview.model.cpuset import format_cpulist
+from numaview.model.frame import Frame, ProcessSample, ThreadSample
+from numaview.model.labels import affinity_label, command_label, nodes_label, rate_label
+from numaview.model.snapshot_text import short_bytes
+from numaview.model.topology import Topology
+from numaview.tui.widgets.proctable import HOT_PCT, IDLE_PCT, UNKNOWN, fit
+
+BAR_W = 24
+
+# title, width (0: the rest), right-aligned
+THREAD_COLUMNS = (
+    ("TID", 8, True),
+    ("NAME", 16, False),
+    ("STATE", 5, False),
+    ("CPU%", 6, True),
+    ("LAST CPU", 8, True),
+    ("NODE", 4, True),
+    ("AFFINITY", 0, False),
+)
+
+
+def _pct(v: float | None) -> str:
+    return UNKNOWN if v is None else f"{v:.1f}"
+
+
+class ThreadList(ScrollView, can_focus=True):
+    """The threads of one process, busiest first; a header line that does not scroll."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        f"threadlist--{name}" for name in ("header", "hot", "dim")
+    }
+
+    def __init__(self, topology: Topology, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.topology = topology
+        self.node_of = {c.id: c.node for c in topology.cpus}
+        self.threads: list[ThreadSample] = []
+        # tid -> (thread, width, strip): redrawn when the thread object or the width changes
+        self._cache: dict[int, tuple[ThreadSample, int, Strip]] = {}
+        self._header: tuple[int, Strip] | None = None
+        self._styles: dict[str, Style] = {}
+
+    def show(self, threads: tuple[ThreadSample, ...] | None) -> None:
+        rows = sorted(threads or (), key=lambda t: (-(t.cpu_pct or 0.0), t.tid))
+        if len(rows) == len(self.threads) and all(
+            a is b for a, b in zip(rows, self.threads, strict=True)
+        ):
+            return
+        self.threads = rows
+        live = {t.tid for t in rows}
+        self._cache = {k: v for k, v in self._cache.items() if k in live}
+        self.virtual_size = Size(0, len(rows) + 1)
+        self.refresh()
+
+    def row_text(self, t: ThreadSample) -> list[str]:
+        """The cells of one thread, unpadded (the tests read these)."""
+        node = None if t.last_cpu is None else self.node_of.get(t.last_cpu)
+        return [
+            str(t.tid),
+            t.name,
+            t.state,
+            _pct(t.cpu_pct),
+            UNKNOWN if t.last_cpu is None else str(t.last_cpu),
+            UNKNOWN if node is None else str(node),
+            "=process" if t.affinity is None else affinity_label(t.affinity, self.topology),
+        ]
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        self._cache.clear()
+        self._header = None
+        super().notify_style_update()
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style
+            if name:
+                style += self.get_component_rich_style(f"threadlist--{name}", partial=True)
+            self._styles[name] = style
+        return style
+
+    def _line(self, cells: list[str], width: int, style: Style) -> Strip:
+        fixed = sum(w + 1 for _, w, _ in THREAD_COLUMNS[:-1])
+        widths = [w for _, w, _ in THREAD_COLUMNS[:-1]] + [max(width - fixed, 0)]
+        text = " ".join(
+            fit(c, w, col[2]) for c, w, col in zip(cells, widths, THREAD_COLUMNS, strict=True)
+        )
+        if len(text) == width and text.isascii():
+            return Strip([Segment(text, style)], width)
+        return Strip([Segment(text, style)]).crop_extend(0, width, self.rich_style)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width or self.size.width or 80
+        if y == 0:
+            if self._header is None or self._header[0] != width:
+                head = self._line([c[0] for c in THREAD_COLUMNS], width, self._style("header"))
+                self._header = (width, head)
+            return self._header[1]
+        i = round(self.scroll_y) + y - 1
+        if i >= len(self.threads):
+            return Strip.blank(width, self.rich_style)
+        t = self.threads[i]
+        hit = self._cache.get(t.tid)
+        if hit is not None and hit[0] is t and hit[1] == width:
+            return hit[2]
+        cpu = t.cpu_pct
+        kind = "hot" if cpu is not None and cpu >= HOT_PCT else ""
+        kind = "dim" if cpu is not None and cpu < IDLE_PCT else kind
+        strip = self._line(self.row_text(t), width, self._style(kind))
+        self._cache[t.tid] = (t, width, strip)
+        return strip
+
+
+def _bar(part: int, whole: int) -> str:
+    filled = 0 if whole <= 0 else round(BAR_W * part / whole)
+    return "█" * filled + "░" * (BAR_W - filled)
+
+
+class ProcessScreen(Screen[None]):
+    """Details of one process (by pid and start time, so a reused pid is not confused)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Back"),
+        Binding("q", "close", "Back"),
+        # "s" is reserved for the app: do not bind it here.
+    ]
+
+    def __init__(self, topology: Topology, pid: int, start_time: float) -> None:
+        super().__init__()
+        self.topology = topology
+        self.pid = pid
+        self.start_time = start_time
+        self.process: ProcessSample | None = None  # the last data seen
+        self.exited = False
+        self.frame: Frame | None = None
+        self._drawn: tuple[ProcessSample | None, bool] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"process {self.pid}", id="proc-title")
+        yield Static("", id="proc-summary")
+        yield ThreadList(self.topology, id="proc-threads")
+
+    def on_mount(self) -> None:
+        self._draw()
+        self.query_one(ThreadList).focus()
+
+    def show(self, frame: Frame) -> None:
+        """Safe before mount: the app pushes the screen and feeds it the same frame at once."""
+        self.frame = frame
+        p = frame.process(self.pid)
+        if p is not None and p.start_time == self.start_time:
+            self.process, self.exited = p, False
+        else:
+            self.exited = True  # gone, or the pid now belongs to another process
+        if self.is_mounted:
+            self._draw()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def _draw(self) -> None:
+        p = self.process
+        if self._drawn == (p, self.exited):
+            return  # the sampler reuses unchanged rows: nothing to redo
+        self._drawn = (p, self.exited)
+        self.query_one("#proc-title", Static).update(self.title_text())
+        self.set_class(self.exited, "exited")
+        if p is None:
+            return
+        self.query_one("#proc-summary", Static).update(self.summary_text(p))
+        self.query_one(ThreadList).show(p.thread_samples)
+
+    def title_text(self) -> str:
+        p = self.process
+        name = f"{p.name} " if p is not None else ""
+        text = f"{name}(pid {self.pid})"
+        if self.exited:
+            text = f"process {self.pid} exited" + (f" — last data for {p.name}" if p else "")
+        return text + "    esc/q: back"
+
+    def summary_text(self, p: ProcessSample) -> str:
+        topo = self.topology
+        lines = [
+            f"user {p.user or UNKNOWN}   state {p.state}   CPU {_pct(p.cpu_pct)} %"
+            f"   RSS {short_bytes(p.rss_bytes)}   threads {p.threads}"
+            f"   ppid {UNKNOWN if p.ppid is None else p.ppid}"
+            f"   invol ctx {rate_label(p.ctx_involuntary_per_s)}/s"
+            f"   vol ctx {rate_label(p.ctx_voluntary_per_s)}/s",
+            f"affinity  {affinity_label(p.affinity, topo)}"
+            + ("" if p.affinity is None else f"  (CPUs {format_cpulist(p.affinity)})")
+            + ("   some threads have their own" if p.thread_affinities_differ else ""),
+            f"running   nodes {nodes_label(p.nodes_running)}"
+            f"  (CPUs {format_cpulist(p.last_cpus) or UNKNOWN})",
+            f"memory    policy {p.mem_policy or UNKNOWN}" + self._mem_age(p),
+        ]
+        lines += self._mem_lines(p)
+        lines.append(f"command   {command_label(p)}")
+        return "\n".join(lines)
+
+    def _mem_age(self, p: ProcessSample) -> str:
+        if p.mem_by_node_mono is None or self.frame is None:
+            return ""
+        age = self.frame.mono - p.mem_by_node_mono
+        return f", per node as of {age:.0f} s ago" if age >= 1 else ""
+
+    def _mem_lines(self, p: ProcessSample) -> list[str]:
+        mem = p.mem_by_node_bytes
+        if mem is None:
+            return ["  per node: not read"]
+        total = sum(mem.values())
+        ids = sorted(set(mem) | {n.id for n in self.topology.nodes if n.mem_total_bytes})
+        out = []
+        for nid in ids:
+            b = mem.get(nid, 0)
+            share = f"{100 * b / total:3.0f} %" if total else UNKNOWN
+            here = "  ← its threads run here" if nid in p.nodes_running else ""
+            out.append(f"  node {nid:<3} {_bar(b, total)} {short_bytes(b):>6} {share}{here}")
+        return out

@@ -1,0 +1,160 @@
+"""The node panel: per NUMA node, memory used/free, busy %, and where allocations land.
+
+Two lines a node: a memory bar with numbers and the node's busy %, then the
+numastat rates that say whether memory is local (local_node/s vs
+other_node/s, numa_miss/s). CPU-less memory nodes (HBM, CXL) say so.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+from numaview.model.frame import Frame, NodeSample
+from numaview.model.topology import Topology
+
+GIB = 1024**3
+
+
+def short_rate(v: float | None) -> str:
+    """``1234.5`` → ``1.2k``; None → ``–``."""
+    if v is None:
+        return "–"
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.1f}{unit}"
+    return f"{v:.0f}"
+
+
+def short_gib(n: int | None) -> str:
+    if n is None:
+        return "–"
+    g = n / GIB
+    return f"{g:.0f}G" if g >= 10 else f"{g:.1f}G"
+
+
+class NodePanel(Widget, can_focus=False):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "nodes--label",
+        "nodes--text",
+        "nodes--dim",
+        "nodes--bar-used",
+        "nodes--bar-free",
+        "nodes--bar-low",
+        "nodes--warn",
+        "nodes--highlight",
+    }
+
+    def __init__(self, topology: Topology, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.topology = topology
+        self.frame: Frame | None = None
+        self.highlight: frozenset[int] = frozenset()
+        self._cache: dict[int, Strip] = {}
+
+    def show(self, frame: Frame) -> None:
+        self.frame = frame
+        self._cache.clear()
+        self.refresh()
+
+    def set_highlight(self, nodes: frozenset[int]) -> None:
+        self.highlight = nodes
+        self._cache.clear()
+        self.refresh()
+
+    @property
+    def compact(self) -> bool:
+        """One line a node on short screens (the rates shortened onto the memory line)."""
+        return (self.app.size.height if self.is_attached else 40) < 32
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return (1 if self.compact else 2) * len(self.topology.nodes)
+
+    def on_resize(self) -> None:
+        self._cache.clear()
+
+    def _s(self, name: str) -> Style:
+        return self.get_component_rich_style(f"nodes--{name}")
+
+    def notify_style_update(self) -> None:
+        self._cache.clear()
+        super().notify_style_update()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        strip = self._cache.get(y)
+        if strip is not None:
+            return strip
+        compact = self.compact
+        idx, second = (y, 0) if compact else divmod(y, 2)
+        if idx >= len(self.topology.nodes):
+            return Strip.blank(width)
+        node = self.topology.nodes[idx]
+        sample = self.frame.node(node.id) if self.frame is not None else None
+        if second:
+            segs = self._rates(sample)
+        elif compact:
+            rates = self._rates(sample, short=True)
+            room = width - sum(seg.cell_length for seg in rates)
+            segs = self._memory(node.id, node.memory_only, sample, room) + rates
+        else:
+            segs = self._memory(node.id, node.memory_only, sample, width)
+        strip = Strip(segs).crop_extend(0, width, None)
+        self._cache[y] = strip
+        return strip
+
+    def _memory(
+        self, nid: int, memory_only: bool, s: NodeSample | None, width: int
+    ) -> list[Segment]:
+        label_style = self._s("highlight") if nid in self.highlight else self._s("label")
+        segs = [Segment(f"N{nid:<3}", label_style)]
+        total = s.mem_total_bytes if s else None
+        free = s.mem_free_bytes if s else None
+        used = None if total is None or free is None else total - free
+        # fixed-width numbers, so the bars of all nodes line up and compare
+        numbers = f" {short_gib(used):>5}/{short_gib(total):<5} free {short_gib(free):>5}"
+        pct = "–" if s is None or s.busy_pct is None else f"{s.busy_pct:.0f}%"
+        tail = "  memory-only" if memory_only else f"  busy {pct:>4}"
+        bar_w = max(4, width - 4 - len(numbers) - len(tail))
+        if used is not None and total:
+            filled = round(bar_w * used / total)
+            low_free = free is not None and free < 0.05 * total
+            segs.append(Segment("█" * filled, self._s("bar-low" if low_free else "bar-used")))
+            segs.append(Segment("░" * (bar_w - filled), self._s("bar-free")))
+        else:
+            segs.append(Segment("·" * bar_w, self._s("dim")))
+        warn = free is not None and total is not None and free < 0.05 * total
+        segs.append(Segment(numbers, self._s("warn" if warn else "text")))
+        segs.append(Segment(tail, self._s("text")))
+        return segs
+
+    def _rates(self, s: NodeSample | None, short: bool = False) -> list[Segment]:
+        if s is None:
+            return [Segment("    –", self._s("dim"))]
+        if short:
+            return [
+                Segment("  rem ", self._s("dim")),
+                Segment(f"{short_rate(s.other_node_per_s)}/s", self._s("text")),
+                Segment(" miss ", self._s("dim")),
+                Segment(f"{short_rate(s.numa_miss_per_s)}/s", self._s("text")),
+            ]
+        other = s.other_node_per_s
+        local = s.local_node_per_s
+        remote_heavy = (
+            other is not None and local is not None and other > 0.1 * max(local + other, 1)
+        )
+        miss_heavy = s.numa_miss_per_s is not None and s.numa_miss_per_s > 1000
+        return [
+            Segment("    local ", self._s("dim")),
+            Segment(f"{short_rate(local)}/s", self._s("text")),
+            Segment("  remote ", self._s("dim")),
+            Segment(f"{short_rate(other)}/s", self._s("warn" if remote_heavy else "text")),
+            Segment("  miss ", self._s("dim")),
+            Segment(
+                f"{short_rate(s.numa_miss_per_s)}/s", self._s("warn" if miss_heavy else "text")
+            ),
+        ]

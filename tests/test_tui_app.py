@@ -1,0 +1,235 @@
+"""The dashboard driven with Textual's Pilot on the simulated machine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from textual.pilot import Pilot
+
+from numaview.sampler.source import ManualSource
+from numaview.tui.app import FrameArrived, NumaviewApp
+from numaview.tui.screens.help import HelpScreen
+from numaview.tui.screens.process import ProcessScreen
+from numaview.tui.widgets.header import HeaderBar
+from numaview.tui.widgets.heatmap import Heatmap
+from numaview.tui.widgets.nodes import NodePanel
+from numaview.tui.widgets.proctable import ProcessTable
+from tests.tui_harness import demo_app
+
+Scenario = Callable[[NumaviewApp, ManualSource, Pilot[int]], Awaitable[None]]
+
+
+def run(scenario: Scenario, size: tuple[int, int] = (120, 40), frames: int = 6) -> None:
+    async def main() -> None:
+        app, source = demo_app()
+        async with app.run_test(size=size) as pilot:
+            source.push(frames)
+            await pilot.pause()
+            await scenario(app, source, pilot)
+
+    asyncio.run(main())
+
+
+def lines(widget: Heatmap | NodePanel) -> list[str]:
+    return [widget.render_line(y).text for y in range(widget.size.height)]
+
+
+def test_header_says_simulated_live_and_overhead() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        text = app.query_one(HeaderBar).render().plain
+        assert "sim-2s-128" in text and "128 CPUs" in text and "4 nodes" in text
+        assert "SIMULATED" in text and "LIVE" in text and "numaview 0.3% CPU" in text
+        assert "every 1s" in text
+
+    run(check)
+
+
+def test_heatmap_shows_every_node_and_busy_cpus() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        heat = app.query_one(Heatmap)
+        text = lines(heat)
+        labels = [t[:2] for t in text[:-1] if t[:2].strip()]
+        assert labels == ["N0", "N1", "N2", "N3"]
+        assert heat.cell_w >= 3 and len(text) == 9  # 40 rows: two lines a node, ids readable
+        assert "100%" in text[-1] or "100%" in "".join(text)
+        busy = heat.frame.cpus.value(16)  # type: ignore[union-attr]
+        assert busy is not None and busy > 90  # llama-server's core
+
+    run(check)
+
+
+def test_selecting_a_process_highlights_its_cpus_and_nodes() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        table = app.query_one(ProcessTable)
+        assert table.selected is not None and table.selected.pid == 4121  # busiest first
+        heat = app.query_one(Heatmap)
+        node1 = app.topology.node(1).cpus  # type: ignore[union-attr]
+        assert heat.allowed == frozenset(node1)
+        assert heat.running == frozenset(range(16, 32))
+        assert app.query_one(NodePanel).highlight == frozenset({0, 1})  # memory on 0, runs on 1
+        assert "threads now" in lines(heat)[-1]
+
+    run(check)
+
+
+def test_pause_freezes_the_view_not_the_sampler() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        shown = app.frame
+        await pilot.press("space")
+        assert "PAUSED" in app.query_one(HeaderBar).render().plain
+        source.push(3)
+        await pilot.pause()
+        assert app.frame is shown and app.latest is not shown
+        assert len(source.ring) == 9  # the sampler kept going
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.frame is app.latest
+
+    run(check)
+
+
+def test_plus_minus_change_the_interval() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        await pilot.press("minus")
+        assert source.interval_s == 2.0
+        await pilot.press("plus", "plus", "plus")
+        assert source.interval_s == 0.2
+        assert "every 0.2s" in app.query_one(HeaderBar).render().plain
+
+    run(check)
+
+
+def test_filter_and_sort_keys() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        await pilot.press("slash")
+        await pilot.press(*"vllm")
+        await pilot.press("enter")
+        await pilot.pause()
+        table = app.query_one(ProcessTable)
+        assert {p.pid for p in table.visible_rows()} == {5200, 5300}
+        await pilot.press("escape")
+        await pilot.press("f6")
+        assert table.sort_key == "mem"
+        await pilot.press("greater_than_sign")
+        assert table.sort_key == "threads"
+
+    run(check)
+
+
+def test_enter_opens_process_detail_and_escape_closes_it() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ProcessScreen)
+        source.push()
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ProcessScreen)
+
+    run(check)
+
+
+def test_help_lists_every_key() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = {k for k, _ in app.screen.rows}
+        for key in (
+            "q",
+            "f10",
+            "question_mark",
+            "f1",
+            "slash",
+            "f6",
+            "greater_than_sign",
+            "space",
+            "plus",
+            "minus",
+            "H",
+            "c",
+        ):
+            assert key in keys, key
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+    run(check)
+
+
+def test_sampler_errors_show_as_a_message() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        frame = replace(source.push(), errors=("CPU usage: cannot read /proc/stat",))
+        app.post_message(FrameArrived(frame))
+        await pilot.pause()
+        assert "1 read error" in app.query_one(HeaderBar).render().plain
+        assert any("cannot read /proc/stat" in str(n.message) for n in app._notifications)
+
+    run(check)
+
+
+def test_resizes_down_to_20x10_and_back() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        for size in ((80, 24), (40, 12), (20, 10), (30, 8), (200, 60), (80, 24)):
+            await pilot.resize_terminal(*size)
+            source.push()
+            await pilot.pause()
+            small = size[0] < 40 or size[1] < 12
+            assert app.screen.has_class("too-small") == small
+        app.save_screenshot("/dev/null")
+
+    run(check)
+
+
+def test_q_exits_zero() -> None:
+    async def main() -> int | None:
+        app, source = demo_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            source.push(2)
+            await pilot.press("q")
+            await pilot.pause()
+        return app.return_value
+
+    assert asyncio.run(main()) == 0
+
+
+def test_cursor_stays_on_top_row_until_the_user_moves_it() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        table = app.query_one(ProcessTable)
+        assert table.selected is not None and table.selected.pid == 4121
+        await pilot.press("down")
+        chosen = table.selected
+        assert chosen is not None and chosen.pid != 4121
+        source.push(3)
+        await pilot.pause()
+        assert table.selected is not None and table.selected.pid == chosen.pid  # follows it now
+
+    run(check)
+
+
+def test_H_lists_threads_and_highlights_the_selected_thread() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        await pilot.press("H")
+        await pilot.pause()
+        table = app.query_one(ProcessTable)
+        rows = table.visible_rows()
+        assert app.frame is not None
+        assert len(rows) == sum(p.threads for p in app.frame.processes)  # every thread
+        assert {r.pid for r in rows} >= {4121, 4122, 4136}  # llama-server's 16 threads
+        first = table.selected
+        assert first is not None and first.threads == 1 and len(first.last_cpus) == 1
+        heat = app.query_one(Heatmap)
+        assert heat.running == frozenset(first.last_cpus)
+        await pilot.press("slash", *"worker-3", "enter")
+        await pilot.pause()
+        assert any(r.pid == 4124 for r in table.visible_rows())
+        await pilot.press("escape")
+        table.move_cursor(next(i for i, r in enumerate(table.visible_rows()) if r.pid == 4124))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ProcessScreen) and app.screen.pid == 4121  # its process
+
+    run(check)

@@ -1,0 +1,17 @@
+"""Helpers for UI tests: a deterministic app on the simulated machine, driven by hand."""
+
+from __future__ import annotations
+
+from numaview.sampler.simulated import SimulatedSampler
+from numaview.sampler.source import ManualSource
+from numaview.tui.app import NumaviewApp, make_app
+from tests.fakefs import FakeClock
+
+WALL0 = 1764200000.0  # a fixed wall clock: screenshots do not change from run to run
+
+
+def demo_app(seed: int = 7, charts: bool | None = None) -> tuple[NumaviewApp, ManualSource]:
+    clock = FakeClock(0.0)
+    sim = SimulatedSampler(seed=seed, clock=clock, wall=lambda: WALL0 + clock.now)
+    source = ManualSource(sim, kind="simulated", advance=clock.advance)
+    return make_app(source, charts=charts), source

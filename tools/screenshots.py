@@ -1,0 +1,102 @@
+"""Regenerate screenshots/*.svg (and .png when rsvg-convert is present).
+
+    .venv/bin/python tools/screenshots.py [--out screenshots]
+
+The demo shots use the simulated machine on a fixed clock, so they only change
+when the UI does; the live shot shows this machine as it is now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from numaview.sampler.sampler import Sampler
+from numaview.sampler.simulated import SimulatedSampler
+from numaview.sampler.source import ManualSource
+from numaview.tui.app import NumaviewApp, make_app
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def demo() -> tuple[NumaviewApp, ManualSource]:
+    clock = Clock()
+    sim = SimulatedSampler(seed=7, clock=clock, wall=lambda: 1764200000.0 + clock.now)
+    source = ManualSource(sim, kind="simulated", advance=clock.advance)
+    return make_app(source), source
+
+
+async def shoot(
+    out: Path,
+    name: str,
+    size: tuple[int, int],
+    make: Callable[[], tuple[NumaviewApp, ManualSource]],
+    steps: Callable[[NumaviewApp, ManualSource, Pilot[int]], Awaitable[None]] | None = None,
+    frames: int = 40,
+) -> Path:
+    app, source = make()
+    async with app.run_test(size=size) as pilot:
+        source.push(frames)
+        await pilot.pause()
+        if steps is not None:
+            await steps(app, source, pilot)
+        await pilot.pause()
+        path = out / f"{name}.svg"
+        app.save_screenshot(path.name, str(out))
+    return path
+
+
+async def open_detail(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+    await pilot.press("enter")
+    await pilot.pause()
+    source.push()
+
+
+async def open_help(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+    await pilot.press("question_mark")
+
+
+def live() -> tuple[NumaviewApp, ManualSource]:
+    source = ManualSource(Sampler("/"), kind="live")
+    source.push()
+    time.sleep(1.0)
+    return make_app(source), source
+
+
+async def main(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        await shoot(out, "demo-main", (160, 48), demo),
+        await shoot(out, "demo-main-80x24", (80, 24), demo),
+        await shoot(out, "demo-process-detail", (120, 40), demo, open_detail),
+        await shoot(out, "help", (100, 36), demo, open_help),
+        await shoot(out, "live-this-machine", (120, 36), live, frames=1),
+    ]
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, default=Path("screenshots"))
+    args = ap.parse_args()
+    paths = asyncio.run(main(args.out))
+    converter = shutil.which("rsvg-convert")
+    for p in paths:
+        if converter:
+            subprocess.run([converter, str(p), "-o", str(p.with_suffix(".png"))], check=True)
+        print(p)
