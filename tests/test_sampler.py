@@ -390,9 +390,11 @@ def test_idle_status_rereads_are_spread_over_ticks(tmp_path: Path) -> None:
     rig.tick()
     reads = []
     for _ in range(10):
-        before = {k: s.status_reads for k, s in rig.sampler._procs.items()}
+        before = {k: s.status_reads for k, s in rig.sampler.processes.procs.items()}
         rig.tick()
-        reads.append(sum(s.status_reads - before[k] for k, s in rig.sampler._procs.items()))
+        reads.append(
+            sum(s.status_reads - before[k] for k, s in rig.sampler.processes.procs.items())
+        )
     assert reads == [10] * 10  # a tenth each tick, never all at once
 
 
@@ -404,3 +406,43 @@ def test_unreadable_proc_stat_keeps_the_topology_online_flags(tmp_path: Path) ->
     f = rig.sampler.sample()
     assert sum(f.cpus.online) == 31 and not f.cpus.online[5]
     assert all(c.busy_pct is None for c in f.cpus)
+
+
+def test_numa_maps_reading_stays_within_its_cpu_budget(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, numa_k=10, numa_every_s=1.0, numa_per_tick=5, numa_budget=1e-9)
+    for pid in range(1100, 1105):
+        rig.fp.add(FakeProcess(pid=pid, rss_pages=1000 + pid, numa_pages={0: 10}))
+    for _ in range(5):
+        f = rig.tick()
+    known = [p.pid for p in f.processes if p.mem_by_node_bytes is not None]
+    assert len(known) == 1  # the first read spent the budget for a long while
+
+
+def test_equal_affinities_are_one_shared_object(rig: Rig) -> None:
+    for pid in (1200, 1201):
+        rig.fp.add(FakeProcess(pid=pid, affinity=list(range(8))))
+    rig.tick()
+    f = rig.tick()
+    a, b = f.process(1200), f.process(1201)
+    assert a is not None and b is not None
+    assert a.affinity == tuple(range(8)) and a.affinity is b.affinity
+
+
+def test_only_the_busiest_processes_threads_are_read_every_tick(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, threads_top=1, refresh_every=1000)
+    busy = [
+        rig.fp.add(
+            FakeProcess(pid=pid, threads=[FakeThread(pid, cpu=0), FakeThread(pid + 1, cpu=1)])
+        )
+        for pid in (1300, 1400)
+    ]
+    rig.tick()
+    rig.tick()
+    busy[0].threads[0].ticks += 50  # the busiest
+    busy[1].threads[0].ticks += 10
+    busy[0].threads[1].cpu = busy[1].threads[1].cpu = 20  # both moved a thread
+    f = rig.tick()
+    top, other = f.process(1300), f.process(1400)
+    assert top is not None and other is not None
+    assert top.last_cpus == (0, 20)  # read this tick
+    assert other.last_cpus == (0, 1)  # not its turn: last known placement

@@ -166,28 +166,41 @@ class PidStatus:
     kthread: bool | None = None
 
 
+def _field(text: str, key: str) -> str | None:
+    """The value of ``key:`` in a status file, found with str.find (C speed, no split)."""
+    at = text.find(key)
+    if at < 0:
+        return None
+    start = at + len(key)
+    end = text.find("\n", start)
+    return text[start : end if end >= 0 else len(text)].strip()
+
+
 def parse_pid_status(text: str) -> PidStatus:
-    uid = vol = invol = None
-    cpus = mems = None
-    kthread = None
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        try:
-            if key == "Uid":
-                uid = int(value.split()[0])
-            elif key == "Cpus_allowed_list":
-                cpus = parse_cpulist(value)
-            elif key == "Mems_allowed_list":
-                mems = parse_cpulist(value)
-            elif key == "voluntary_ctxt_switches":
-                vol = int(value)
-            elif key == "nonvoluntary_ctxt_switches":
-                invol = int(value)
-            elif key == "Kthread":
-                kthread = value.strip() == "1"
-        except (ValueError, IndexError):
-            continue
-    return PidStatus(uid, cpus, mems, vol, invol, kthread)
+    """The five fields numaview uses out of ~55; read for hundreds of processes a tick."""
+    uid_s = _field(text, "\nUid:")
+    uid = int(uid_s.split()[0]) if uid_s and uid_s.split()[0].isdigit() else None
+    try:
+        cpus_s = _field(text, "\nCpus_allowed_list:")
+        cpus = parse_cpulist(cpus_s) if cpus_s is not None else None
+    except ValueError:
+        cpus = None
+    try:
+        mems_s = _field(text, "\nMems_allowed_list:")
+        mems = parse_cpulist(mems_s) if mems_s is not None else None
+    except ValueError:
+        mems = None
+    vol_s = _field(text, "\nvoluntary_ctxt_switches:")
+    invol_s = _field(text, "\nnonvoluntary_ctxt_switches:")
+    kthread_s = _field(text, "\nKthread:")
+    return PidStatus(
+        uid=uid,
+        cpus_allowed=cpus,
+        mems_allowed=mems,
+        voluntary_ctxt=int(vol_s) if vol_s and vol_s.isdigit() else None,
+        nonvoluntary_ctxt=int(invol_s) if invol_s and invol_s.isdigit() else None,
+        kthread=None if kthread_s is None else kthread_s == "1",
+    )
 
 
 def parse_numa_maps(text: str, default_page_kb: int = 4) -> tuple[dict[int, int], str | None]:
