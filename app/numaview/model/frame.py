@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, overload
 
 FRAME_VERSION = 1
 
@@ -148,6 +148,86 @@ class ThreadSample:
     affinity: tuple[int, ...] | None = None  # None: same as the process
 
 
+class ThreadTable(Sequence[ThreadSample]):
+    """A process's threads as columns: 4-8 bytes a thread a field instead of an object.
+
+    Behaves as a sequence of ThreadSample (built on access), so callers iterate
+    it like a tuple; equal tables compare equal, so unchanged ones are shared.
+    """
+
+    __slots__ = ("_aff", "_cpu", "_names", "_pct", "_states", "_tids")
+
+    def __init__(
+        self, samples: Iterable[ThreadSample], intern: Callable[[Any], Any] | None = None
+    ) -> None:
+        """``intern`` maps equal name tuples to one object, frame after frame."""
+        rows = list(samples)
+        self._tids = array("l", (t.tid for t in rows))
+        self._cpu = array("h", (-1 if t.last_cpu is None else t.last_cpu for t in rows))
+        self._pct = array("f", (-1.0 if t.cpu_pct is None else t.cpu_pct for t in rows))
+        self._names = tuple(t.name for t in rows)
+        self._states = "".join(t.state[:1] or "?" for t in rows)
+        affs = tuple(t.affinity for t in rows)
+        self._aff = None if all(a is None for a in affs) else affs
+        if intern is not None:
+            self._names = intern(self._names)
+            self._states = intern(self._states)
+            self._aff = intern(self._aff) if self._aff is not None else None
+
+    def __len__(self) -> int:
+        return len(self._tids)
+
+    def _row(self, i: int) -> ThreadSample:
+        cpu, pct = self._cpu[i], self._pct[i]
+        return ThreadSample(
+            tid=self._tids[i],
+            name=self._names[i],
+            state=self._states[i],
+            last_cpu=None if cpu < 0 else cpu,
+            cpu_pct=None if pct < 0 else round(pct, 1),
+            affinity=None if self._aff is None else self._aff[i],
+        )
+
+    @overload
+    def __getitem__(self, i: int) -> ThreadSample: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[ThreadSample, ...]: ...
+    def __getitem__(self, i: int | slice) -> ThreadSample | tuple[ThreadSample, ...]:
+        if isinstance(i, slice):
+            return tuple(self._row(j) for j in range(*i.indices(len(self))))
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._row(i)
+
+    def __iter__(self) -> Iterator[ThreadSample]:
+        return (self._row(i) for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ThreadTable):
+            return NotImplemented
+        return (
+            self._tids == other._tids
+            and self._cpu == other._cpu
+            and self._pct == other._pct
+            and self._names == other._names
+            and self._states == other._states
+            and self._aff == other._aff
+        )
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._tids), self._states))
+
+    def __repr__(self) -> str:
+        return f"ThreadTable({list(self)!r})"
+
+    @property
+    def last_cpus(self) -> tuple[int, ...]:
+        """The distinct CPUs its threads last ran on, without building rows."""
+        return tuple(sorted({c for c in self._cpu if c >= 0}))
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessSample:
     pid: int
@@ -168,7 +248,7 @@ class ProcessSample:
     mem_policy: str | None = None
     mem_by_node_bytes: Mapping[int, int] | None = None
     mem_by_node_mono: float | None = None  # when numa_maps was read (sampler's clock)
-    thread_samples: tuple[ThreadSample, ...] | None = None  # None: not read
+    thread_samples: ThreadTable | None = None  # None: not read
     kernel_thread: bool = False
 
     @property
@@ -313,7 +393,7 @@ def process_from_dict(d: Mapping[str, Any]) -> ProcessSample:
     v["thread_samples"] = (
         None
         if threads is None
-        else tuple(
+        else ThreadTable(
             ThreadSample(
                 **{
                     **_known(ThreadSample, t),

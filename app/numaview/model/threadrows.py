@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from numaview.model.frame import Frame, ProcessSample, ThreadSample
+from numaview.model.frame import Frame, ProcessSample, ThreadSample, ThreadTable
 
 ThreadRowCache = dict[tuple[int, int], tuple[ThreadSample, ProcessSample]]
 
@@ -40,7 +40,7 @@ def thread_rows(
                     last_cpus=() if t.last_cpu is None else (t.last_cpu,),
                     nodes_running=() if node is None else (node,),
                     cmdline=p.cmdline if t.tid == p.pid else f"{p.name}: {t.name}",
-                    thread_samples=(t,),
+                    thread_samples=ThreadTable((t,)),
                 )
             fresh[key] = (t, row)
             parent[t.tid] = p.pid

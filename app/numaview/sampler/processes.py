@@ -25,7 +25,7 @@ import resource
 import time
 from dataclasses import dataclass, field
 
-from numaview.model.frame import ProcessSample, ThreadSample
+from numaview.model.frame import ProcessSample, ThreadSample, ThreadTable
 from numaview.sampler import procfs
 from numaview.sampler.fsroot import FsRoot
 
@@ -88,7 +88,7 @@ class _Proc:
     affinity: tuple[int, ...] | None = None
     thread_ticks: dict[int, int] = field(default_factory=dict)
     thread_affinity: dict[int, tuple[int, ...] | None] = field(default_factory=dict)
-    thread_samples: tuple[ThreadSample, ...] | None = None
+    thread_samples: ThreadTable | None = None
     numa: dict[int, int] | None = None
     numa_policy: str | None = None
     numa_mono: float | None = None
@@ -285,22 +285,19 @@ class ProcessReader:
             if self.options.threads and not proc.kernel and (first or due or threads_now):
                 self._threads(proc, st, base, dt, first or due or affinity_changed)
         threads = proc.thread_samples
-        if threads:
-            last = tuple(sorted({t.last_cpu for t in threads if t.last_cpu is not None}))
-        else:
-            last = (st.processor,) if st.processor is not None else ()
-        last = self.intern(last)  # type: ignore[assignment]
+        own = (st.processor,) if st.processor is not None else ()
+        last: tuple[int, ...] = self.intern(threads.last_cpus if threads else own)  # type: ignore[assignment]
         nodes = self.intern(tuple(sorted({self.cpu_node[c] for c in last if c in self.cpu_node})))
         sample = ProcessSample(
-            pid=pid,
-            start_time=round(st.starttime / CLK_TCK, 2),
-            ppid=st.ppid,
+            pid=self.intern(pid),  # type: ignore[arg-type]
+            start_time=self.intern(round(st.starttime / CLK_TCK, 2)),  # type: ignore[arg-type]
+            ppid=self.intern(st.ppid),  # type: ignore[arg-type]
             user=proc.user,
             name=self.intern(st.comm),  # type: ignore[arg-type]
             cmdline=proc.cmdline,
             state=st.state,
             cpu_pct=self._num(cpu_pct),
-            threads=st.num_threads,
+            threads=self.intern(st.num_threads),  # type: ignore[arg-type]
             affinity=proc.affinity,
             last_cpus=last,
             nodes_running=nodes,  # type: ignore[arg-type]
@@ -333,7 +330,6 @@ class ProcessReader:
             stats = {}
         if tids is None:
             return
-        old = {t.tid: t for t in proc.thread_samples or ()}
         samples = []
         ticks: dict[int, int] = {}
         for name in sorted((t for t in tids if t.isdigit()), key=int):
@@ -356,18 +352,17 @@ class ProcessReader:
                 proc.thread_affinity[tid] = self.intern(aff)  # type: ignore[assignment]
             aff = proc.thread_affinity.get(tid)
             sample = ThreadSample(
-                tid=tid,
+                tid=tid,  # kept as an array entry, no object per frame
                 name=self.intern(tst.comm),  # type: ignore[arg-type]
                 state=tst.state,
                 last_cpu=tst.processor,
                 cpu_pct=pct,
                 affinity=None if aff is None or aff == proc.affinity else aff,
             )
-            prev = old.get(tid)
-            samples.append(prev if prev is not None and prev == sample else sample)
+            samples.append(sample)
         proc.thread_ticks = ticks
         proc.thread_affinity = {t: a for t, a in proc.thread_affinity.items() if t in ticks}
-        fresh = tuple(samples)
+        fresh = ThreadTable(samples, self.intern)
         if proc.thread_samples is None or fresh != proc.thread_samples:
             proc.thread_samples = fresh
 

@@ -32,6 +32,7 @@ from numaview.model.frame import (
     SamplerCost,
     SystemSample,
     ThreadSample,
+    ThreadTable,
 )
 from numaview.model.topology import Allowed, Cache, Core, Cpu, Host, Node, Package, Topology
 
@@ -459,7 +460,7 @@ class SimulatedSampler:
                     mem_policy=None if p.kernel else "default",
                     mem_by_node_bytes=None if p.kernel else dict(p.mem),
                     mem_by_node_mono=None if p.kernel else self.last,
-                    thread_samples=tuple(thread_samples),
+                    thread_samples=ThreadTable(thread_samples),
                     kernel_thread=p.kernel,
                 )
             )

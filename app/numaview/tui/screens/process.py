@@ -191,7 +191,9 @@ class ProcessScreen(Screen[None]):
         if p is None:
             return
         self.query_one("#proc-summary", Static).update(self.summary_text(p))
-        self.query_one(ThreadList).show(p.thread_samples)
+        self.query_one(ThreadList).show(
+            None if p.thread_samples is None else tuple(p.thread_samples)
+        )
 
     def title_text(self) -> str:
         p = self.process
