@@ -97,3 +97,17 @@ def test_headless_commands_do_not_load_textual() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PKG / "tui").rglob("*.py")), ids=lambda p: str(p.relative_to(PKG))
+)
+def test_tui_never_reads_the_os_itself(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for name, line in imports_of(path):
+        assert name.split(".")[0] not in ("os", "pathlib", "psutil", "subprocess"), f"{path}:{line}"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            assert not node.value.startswith(("/proc", "/sys")), f"{path}:{node.lineno}"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id != "open", f"{path}:{node.lineno}"

@@ -32,6 +32,36 @@ MIN_W, MIN_H = 40, 12
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 
+KEY_NAMES = {
+    "question_mark": "?",
+    "slash": "/",
+    "greater_than_sign": ">",
+    "plus": "+",
+    "minus": "-",
+    "escape": "esc",
+    "ctrl+c": "ctrl+c",
+}
+HELP_TEXT = {
+    "quit": "quit (the terminal is restored)",
+    "show_help": "this help",
+    "filter_processes": "filter processes by name, command, user or pid (esc clears)",
+    "cycle_sort": "sort by the next column: CPU, memory, threads, involuntary switches, pid",
+    "toggle_pause": "pause the view (sampling goes on); again to resume",
+    "sample_faster": "sample more often (down to every 0.1 s)",
+    "sample_slower": "sample less often (up to every 60 s)",
+    "toggle_threads": "one row per thread instead of per process",
+    "toggle_charts": "show or hide the charts (history of nodes and the selection)",
+    "clear_selection": "close the filter box",
+    "cursor_up": "previous process",
+    "cursor_down": "next process",
+    "cursor_page(-1)": "page up",
+    "cursor_page(1)": "page down",
+    "cursor_to(0)": "first process",
+    "cursor_to(-1)": "last process",
+    "open": "details of the selected process: its threads, CPUs, nodes, memory",
+}
+
+
 class FrameArrived(Message):
     """A new frame from the source; a newer one makes a queued older one pointless."""
 
@@ -198,8 +228,9 @@ class NumaviewApp(App[int]):
         rows: list[tuple[str, str]] = []
         for b in self.BINDINGS + ProcessTable.BINDINGS:
             if isinstance(b, Binding):
-                rows.append((b.key, b.description or b.action))
-        rows += [("enter", "process details"), ("mouse", "click a row or a CPU cell to select it")]
+                what = HELP_TEXT.get(b.action, b.description or b.action)
+                rows.append((KEY_NAMES.get(b.key, b.key), what))
+        rows += [("mouse", "click a process row or a CPU cell to select it; double-click: details")]
         return rows
 
     def action_toggle_pause(self) -> None:

@@ -53,22 +53,20 @@ class HeaderBar(Widget, can_focus=False):
         cpu_text = f"{cpus} CPUs" if online == cpus else f"{online}/{cpus} CPUs"
         text = Text()
         text.append(" numaview ", self.get_component_rich_style("header--title"))
+        # State first: at 80 columns the machine details are what gets cut.
+        if self.kind == "simulated":
+            text.append(" SIMULATED ", self.get_component_rich_style("header--sim"))
+        if self.paused:
+            text.append(" PAUSED ", self.get_component_rich_style("header--paused"))
+        else:
+            live = " ● LIVE " if self.kind != "replay" else " ▶ REPLAY "
+            text.append(live, self.get_component_rich_style("header--state"))
         nodes = len(t.nodes)
         text.append(
             f" {host} · Linux {kernel} · {cpu_text} · {nodes} node{'' if nodes == 1 else 's'}"
         )
         text.append(f" · SMT{t.smt}" if t.smt > 1 else "")
-        text.append(f" · every {self.interval_s:g}s ")
-        if self.kind == "simulated":
-            text.append(" SIMULATED ", self.get_component_rich_style("header--sim"))
-            text.append(" ")
-        if self.paused:
-            text.append(" PAUSED ", self.get_component_rich_style("header--paused"))
-        else:
-            text.append(
-                " ● LIVE " if self.kind != "replay" else " ▶ REPLAY ",
-                self.get_component_rich_style("header--state"),
-            )
+        text.append(f" · every {self.interval_s:g}s")
         f = self.frame
         if f is not None and f.cost.self_cpu_pct is not None:
             text.append(f" · numaview {f.cost.self_cpu_pct:.1f}% CPU")

@@ -110,6 +110,9 @@ class Heatmap(Widget, can_focus=False):
         self.smt = max(1, topology.smt)
         self.label_w = max((len(r.label) for r in self.rows), default=2) + 1
         self.frame: Frame | None = None
+        self._busy: dict[int, float | None] = {}
+        self._online: dict[int, bool] = {}
+        self._topo_online = frozenset(topology.online_cpus)
         self.allowed: frozenset[int] | None = None  # the selection's affinity
         self.running: frozenset[int] = frozenset()  # CPUs its threads are on now
         self.cursor_cpu: int | None = None
@@ -122,6 +125,9 @@ class Heatmap(Widget, can_focus=False):
 
     def show(self, frame: Frame) -> None:
         self.frame = frame
+        # One pass over the columns per frame; cells then look up by CPU id.
+        self._busy = frame.cpus.busy_by_cpu()
+        self._online = dict(zip(frame.cpus.ids, frame.cpus.online, strict=True))
         self._invalidate()
 
     def select(self, allowed: Iterable[int] | None, running: Iterable[int] = ()) -> None:
@@ -244,16 +250,11 @@ class Heatmap(Widget, can_focus=False):
 
     def _cell(self, cpu: int) -> Segment:
         w = self.cell_w
-        busy: float | None = None
-        online = True
         if self.frame is not None:
-            i = self.frame.cpus.index(cpu)
-            if i is not None:
-                online = self.frame.cpus.online[i]
-                busy = self.frame.cpus.value(cpu)
+            busy = self._busy.get(cpu)
+            online = self._online.get(cpu, False)
         else:
-            c = self.topology.cpu(cpu)
-            online = bool(c and c.online)
+            busy, online = None, cpu in self._topo_online
         if not online:
             cls, pct = "offline", "off"
         elif busy is None:
