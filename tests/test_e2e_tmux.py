@@ -51,6 +51,23 @@ class Tmux:
         )
 
 
+def start_tmux(session: str, width: int, height: int, cmd: str) -> None:
+    """A tmux session in a session of its own, stdio detached from pytest's capture.
+
+    Started straight from pytest (its captured stdio, its process session), a
+    resize of the tmux window never reached the program in the pane.
+    """
+    assert TMUX, "tmux is required; .ci/run installs it"
+    subprocess.run(
+        [TMUX, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), cmd],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def _rows(screen: str) -> list[str]:
     """Process rows: lines that start with a pid after the table header."""
     lines = screen.splitlines()
@@ -125,3 +142,15 @@ def test_live_dashboard_in_a_real_terminal(
     assert status.read_text().strip() == "0"
     # the terminal is restored: the shell line after numaview is plain text again
     assert "LIVE" not in t.screen()
+
+
+def test_ctrl_c_restores_the_terminal_and_exits_0(tmux_numaview: tuple[Tmux, Path]) -> None:
+    t, status = tmux_numaview
+    t.wait_for(lambda s: "LIVE" in s and "PID" in s, "the dashboard")
+    time.sleep(1.0)
+    t.keys("C-c")
+    end = time.monotonic() + 10
+    while not status.exists() and time.monotonic() < end:
+        time.sleep(0.1)
+    assert status.read_text().strip() == "0"
+    assert "PID" not in t.screen()  # the alternate screen is gone

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from textual.pilot import Pilot
 
+from numaview.model.topology import Topology
 from numaview.sampler.source import ManualSource
 from numaview.tui.app import FrameArrived, NumaviewApp
 from numaview.tui.screens.help import HelpScreen
@@ -220,3 +221,43 @@ def test_H_lists_threads_and_highlights_the_selected_thread() -> None:
         assert isinstance(app.screen, ProcessScreen) and app.screen.pid == 4121  # its process
 
     run(check)
+
+
+def test_command_palette_offers_the_actions() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Pause / resume the view" in titles and "Threads as rows (htop's H)" in titles
+        command = next(
+            c for c in app.get_system_commands(app.screen) if c.title.startswith("Pause")
+        )
+        command.callback()
+        await pilot.pause()
+        assert app.paused
+
+    run(check)
+
+
+def test_dense_heatmap_keeps_256_and_1024_cpus_visible_at_80x24(tmp_path) -> None:
+    from numaview.sampler.sysfs import discover
+    from tests.fakefs import Shape, build_machine
+    from tests.tui_harness import topology_app
+
+    for i, shape in enumerate(
+        (
+            Shape(packages=2, nodes_per_package=4, l3_per_node=2, cores_per_l3=8, smt=2),
+            Shape(packages=8, nodes_per_package=2, l3_per_node=4, cores_per_l3=8, smt=2),
+        )
+    ):
+        topo = discover(build_machine(tmp_path / str(i), shape).root)
+
+        async def main(topo: Topology) -> None:
+            app = topology_app(topo)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await pilot.pause()
+                heat = app.query_one(Heatmap)
+                cells = [cpu for line in heat._lines for (_, _, cpu) in line if cpu is not None]
+                assert sorted(cells) == [c.id for c in topo.cpus]  # every CPU has a cell
+                assert heat.size.height == len(topo.nodes) + 1  # one line a node + legend
+                assert heat.region.bottom <= 24
+
+        asyncio.run(main(topo))

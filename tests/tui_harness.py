@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numaview.model.frame import Frame
+from numaview.model.topology import Topology
 from numaview.sampler.simulated import SimulatedSampler
 from numaview.sampler.source import ManualSource
 from numaview.tui.app import NumaviewApp, make_app
@@ -15,3 +17,17 @@ def demo_app(seed: int = 7, charts: bool | None = None) -> tuple[NumaviewApp, Ma
     sim = SimulatedSampler(seed=seed, clock=clock, wall=lambda: WALL0 + clock.now)
     source = ManualSource(sim, kind="simulated", advance=clock.advance)
     return make_app(source, charts=charts), source
+
+
+class _Idle:
+    """A sampler that never samples: for layout tests of a given topology."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+
+    def sample(self) -> Frame:
+        raise AssertionError("not sampled in layout tests")
+
+
+def topology_app(topology: Topology) -> NumaviewApp:
+    return make_app(ManualSource(_Idle(topology), kind="live"))

@@ -9,13 +9,15 @@ sampler. Attributes go down (``widget.show(frame)``), messages come up
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from numaview.model.frame import Frame, ProcessSample
@@ -214,6 +216,22 @@ class NumaviewApp(App[int]):
     def on_heatmap_cpu_clicked(self, message: Heatmap.CpuClicked) -> None:
         self.query_one(Heatmap).set_cursor(message.cpu)
         self.query_one(ChartPanel).set_subject_cpu(message.cpu)
+
+    # -- command palette ---------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for title, action in (
+            ("Pause / resume the view", "toggle_pause"),
+            ("Sort processes by the next column", "cycle_sort"),
+            ("Filter processes", "filter_processes"),
+            ("Threads as rows (htop's H)", "toggle_threads"),
+            ("Charts on / off", "toggle_charts"),
+            ("Sample more often", "sample_faster"),
+            ("Sample less often", "sample_slower"),
+            ("Help: every key", "show_help"),
+        ):
+            yield SystemCommand(title, HELP_TEXT[action], getattr(self, f"action_{action}"))
 
     # -- actions ---------------------------------------------------------------------
 
