@@ -19,7 +19,9 @@ import pytest
 
 from numaview.model.frame import CPU_METRICS, CpuTable, Frame, NodeSample, ProcessSample
 from numaview.model.frame import SystemSample as System
-from numaview.model.snapshot_text import affinity_text, render_snapshot, short_bytes
+from numaview.model.labels import affinity_label as affinity_text
+from numaview.model.labels import short_bytes
+from numaview.model.snapshot_text import render_snapshot
 from numaview.model.topology import Topology
 from numaview.sampler.sampler import CLK_TCK, Sampler, SamplerOptions
 from numaview.sampler.sysfs import discover

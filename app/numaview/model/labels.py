@@ -106,3 +106,25 @@ def rate_label(v: float | None) -> str:
 def command_label(p: ProcessSample) -> str:
     """The command line, or the name; kernel threads in brackets as ps and top show them."""
     return f"[{p.name}]" if p.kernel_thread else (p.cmdline or p.name)
+
+
+def short_bytes(n: int | None) -> str:
+    """Sizes the way top prints them (1.2G, 30M, 512K) for narrow columns."""
+    if n is None:
+        return UNKNOWN
+    value = float(n)
+    if value < 1024:
+        return f"{n}B"
+    for unit in ("K", "M", "G", "T", "P"):
+        value /= 1024
+        if value < 1024 or unit == "P":
+            if value < 10 and round(value, 1) != int(value):
+                return f"{value:.1f}{unit}"
+            return f"{value:.0f}{unit}"
+    raise AssertionError("unreachable")
+
+
+def mem_by_node_text(p: ProcessSample) -> str:
+    if p.mem_by_node_bytes is None:
+        return UNKNOWN
+    return " ".join(f"{n}:{short_bytes(b)}" for n, b in sorted(p.mem_by_node_bytes.items()))

@@ -15,6 +15,13 @@ from collections.abc import Iterable, Sequence
 from numaview.model.cpuset import format_cpulist
 from numaview.model.describe import human_bytes
 from numaview.model.frame import Frame, NodeSample, ProcessSample, SystemSample
+from numaview.model.labels import (
+    affinity_label,
+    command_label,
+    mem_by_node_text,
+    rate_label,
+    short_bytes,
+)
 from numaview.model.topology import Topology
 
 WIDTH = 100
@@ -50,32 +57,6 @@ def _fit(text: str, width: int) -> str:
 
 def _num(v: float | None, fmt: str = ".1f") -> str:
     return UNKNOWN if v is None else format(v, fmt)
-
-
-def _rate(v: float | None) -> str:
-    """Counts per second in at most 6 columns: 950.5, 12.3k, 4.1M."""
-    if v is None:
-        return UNKNOWN
-    for unit, scale in (("", 1.0), ("k", 1e3), ("M", 1e6), ("G", 1e9)):
-        if v < 1000 * scale or unit == "G":
-            return f"{v / scale:.1f}{unit}"
-    raise AssertionError("unreachable")
-
-
-def short_bytes(n: int | None) -> str:
-    """Sizes the way top prints them (1.2G, 30M, 512K) for narrow columns."""
-    if n is None:
-        return UNKNOWN
-    value = float(n)
-    if value < 1024:
-        return f"{n}B"
-    for unit in ("K", "M", "G", "T", "P"):
-        value /= 1024
-        if value < 1024 or unit == "P":
-            if value < 10 and round(value, 1) != int(value):
-                return f"{value:.1f}{unit}"
-            return f"{value:.0f}{unit}"
-    raise AssertionError("unreachable")
 
 
 def _wrap_items(prefix: str, items: Sequence[str], width: int, sep: str = "  ") -> list[str]:
@@ -133,10 +114,10 @@ def _system_items(s: SystemSample) -> list[str]:
     items = [
         f"load {load}",
         f"procs {running} running, {blocked} blocked",
-        f"ctx switches {_rate(s.ctx_switches_per_s)}/s",
-        f"NUMA hint faults {_rate(s.numa_hint_faults_per_s)}/s"
-        f" ({_rate(s.numa_hint_faults_local_per_s)}/s local)",
-        f"pages migrated {_rate(s.numa_pages_migrated_per_s)}/s",
+        f"ctx switches {rate_label(s.ctx_switches_per_s)}/s",
+        f"NUMA hint faults {rate_label(s.numa_hint_faults_per_s)}/s"
+        f" ({rate_label(s.numa_hint_faults_local_per_s)}/s local)",
+        f"pages migrated {rate_label(s.numa_pages_migrated_per_s)}/s",
     ]
     psi = [
         (name, v)
@@ -195,10 +176,10 @@ def _node_row(n: NodeSample) -> list[str]:
         human_bytes(n.mem_total_bytes),
         human_bytes(n.file_bytes),
         human_bytes(n.anon_bytes),
-        _rate(n.numa_hit_per_s),
-        _rate(n.numa_miss_per_s),
-        _rate(n.local_node_per_s),
-        _rate(n.other_node_per_s),
+        rate_label(n.numa_hit_per_s),
+        rate_label(n.numa_miss_per_s),
+        rate_label(n.local_node_per_s),
+        rate_label(n.other_node_per_s),
     ]
 
 
@@ -254,32 +235,6 @@ def _cpus(frame: Frame, topo: Topology) -> list[str]:
 # -- processes -------------------------------------------------------------------
 
 
-def affinity_text(affinity: Sequence[int] | None, topo: Topology) -> str:
-    """``all``, ``nodeN`` or a cpu list: pinning is what the reader looks for."""
-    if affinity is None:
-        return UNKNOWN
-    cpus = set(affinity)
-    online = set(topo.online_cpus)
-    if online and cpus >= online:
-        return "all"
-    for node in topo.nodes:
-        if node.cpus and cpus in (set(node.cpus), set(node.cpus) | set(node.offline_cpus)):
-            return f"node{node.id}"
-    return format_cpulist(cpus) or "none"
-
-
-def mem_by_node_text(p: ProcessSample) -> str:
-    if p.mem_by_node_bytes is None:
-        return UNKNOWN
-    return " ".join(f"{n}:{short_bytes(b)}" for n, b in sorted(p.mem_by_node_bytes.items()))
-
-
-def _command(p: ProcessSample) -> str:
-    if p.kernel_thread:
-        return f"[{p.name}]"
-    return p.cmdline or p.name
-
-
 # (header, widest the column may get before its cells are cut, left-aligned)
 _PROC_COLUMNS = (
     ("PID", 7, False),
@@ -301,9 +256,9 @@ def _process_row(p: ProcessSample, topo: Topology) -> list[str]:
         _num(p.cpu_pct),
         str(p.threads),
         short_bytes(p.rss_bytes),
-        affinity_text(p.affinity, topo),
+        affinity_label(p.affinity, topo),
         format_cpulist(p.nodes_running) or UNKNOWN,
-        _rate(p.ctx_involuntary_per_s),
+        rate_label(p.ctx_involuntary_per_s),
         mem_by_node_text(p),
     ]
 
@@ -332,7 +287,7 @@ def _processes(frame: Frame, topo: Topology, limit: int) -> list[str]:
     room = WIDTH - start
     out = [title, lines[0].ljust(start) + "COMMAND"]
     for p, line in zip(shown, lines[1:], strict=True):
-        out.append(line.ljust(start) + _fit(_command(p), room))
+        out.append(line.ljust(start) + _fit(command_label(p), room))
     more = total - len(shown)
     if more > 0:
         noun = "process" if more == 1 else "processes"

@@ -22,8 +22,13 @@ from textual.widgets import Static
 
 from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import Frame, ProcessSample, ThreadSample
-from numaview.model.labels import affinity_label, command_label, nodes_label, rate_label
-from numaview.model.snapshot_text import short_bytes
+from numaview.model.labels import (
+    affinity_label,
+    command_label,
+    nodes_label,
+    rate_label,
+    short_bytes,
+)
 from numaview.model.topology import Topology
 from numaview.tui.widgets.proctable import HOT_PCT, IDLE_PCT, UNKNOWN, fit
 

@@ -15,26 +15,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from numaview.model.frame import Frame, NodeSample
+from numaview.model.labels import rate_label, short_bytes
 from numaview.model.topology import Topology
-
-GIB = 1024**3
-
-
-def short_rate(v: float | None) -> str:
-    """``1234.5`` → ``1.2k``; None → ``–``."""
-    if v is None:
-        return "–"
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:.1f}{unit}"
-    return f"{v:.0f}"
-
-
-def short_gib(n: int | None) -> str:
-    if n is None:
-        return "–"
-    g = n / GIB
-    return f"{g:.0f}G" if g >= 10 else f"{g:.1f}G"
 
 
 class NodePanel(Widget, can_focus=False):
@@ -116,7 +98,7 @@ class NodePanel(Widget, can_focus=False):
         free = s.mem_free_bytes if s else None
         used = None if total is None or free is None else total - free
         # fixed-width numbers, so the bars of all nodes line up and compare
-        numbers = f" {short_gib(used):>5}/{short_gib(total):<5} free {short_gib(free):>5}"
+        numbers = f" {short_bytes(used):>5}/{short_bytes(total):<5} free {short_bytes(free):>5}"
         pct = "–" if s is None or s.busy_pct is None else f"{s.busy_pct:.0f}%"
         tail = "  memory-only" if memory_only else f"  busy {pct:>4}"
         bar_w = max(4, width - 4 - len(numbers) - len(tail))
@@ -138,9 +120,9 @@ class NodePanel(Widget, can_focus=False):
         if short:
             return [
                 Segment("  rem ", self._s("dim")),
-                Segment(f"{short_rate(s.other_node_per_s)}/s", self._s("text")),
+                Segment(f"{rate_label(s.other_node_per_s)}/s", self._s("text")),
                 Segment(" miss ", self._s("dim")),
-                Segment(f"{short_rate(s.numa_miss_per_s)}/s", self._s("text")),
+                Segment(f"{rate_label(s.numa_miss_per_s)}/s", self._s("text")),
             ]
         other = s.other_node_per_s
         local = s.local_node_per_s
@@ -150,11 +132,11 @@ class NodePanel(Widget, can_focus=False):
         miss_heavy = s.numa_miss_per_s is not None and s.numa_miss_per_s > 1000
         return [
             Segment("    local ", self._s("dim")),
-            Segment(f"{short_rate(local)}/s", self._s("text")),
+            Segment(f"{rate_label(local)}/s", self._s("text")),
             Segment("  remote ", self._s("dim")),
-            Segment(f"{short_rate(other)}/s", self._s("warn" if remote_heavy else "text")),
+            Segment(f"{rate_label(other)}/s", self._s("warn" if remote_heavy else "text")),
             Segment("  miss ", self._s("dim")),
             Segment(
-                f"{short_rate(s.numa_miss_per_s)}/s", self._s("warn" if miss_heavy else "text")
+                f"{rate_label(s.numa_miss_per_s)}/s", self._s("warn" if miss_heavy else "text")
             ),
         ]

@@ -25,8 +25,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from numaview.model.frame import Frame, ProcessSample
-from numaview.model.labels import affinity_label, command_label, nodes_label, rate_label
-from numaview.model.snapshot_text import mem_by_node_text, short_bytes
+from numaview.model.labels import (
+    affinity_label,
+    command_label,
+    mem_by_node_text,
+    nodes_label,
+    rate_label,
+    short_bytes,
+)
 from numaview.model.threadrows import ThreadRowCache, thread_rows
 from numaview.model.topology import Topology
 
