@@ -166,3 +166,12 @@ def test_consumer_errors_do_not_kill_the_thread(tmp_path: Path) -> None:
     th.stop()
     assert len(calls) >= 3
     assert replace(th.ring.frames()[1]).errors == ("frame consumer: RuntimeError: ui gone",)
+
+
+def test_ring_after_returns_what_a_slow_consumer_missed() -> None:
+    ring = RingBuffer(10)
+    for i in range(1, 8):
+        ring.append(frame(float(i), seq=i))
+    assert [f.seq for f in ring.after(4)] == [5, 6, 7]
+    assert ring.after(7) == []
+    assert [f.seq for f in ring.after(0)] == list(range(1, 8))

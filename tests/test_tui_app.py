@@ -13,6 +13,7 @@ from numaview.sampler.source import ManualSource
 from numaview.tui.app import FrameArrived, NumaviewApp
 from numaview.tui.screens.help import HelpScreen
 from numaview.tui.screens.process import ProcessScreen
+from numaview.tui.widgets.findings import FindingsPanel
 from numaview.tui.widgets.header import HeaderBar
 from numaview.tui.widgets.heatmap import Heatmap
 from numaview.tui.widgets.nodes import NodePanel
@@ -261,3 +262,30 @@ def test_dense_heatmap_keeps_256_and_1024_cpus_visible_at_80x24(tmp_path) -> Non
                 assert heat.region.bottom <= 24
 
         asyncio.run(main(topo))
+
+
+def test_findings_panel_lists_leaks_and_highlights_the_selected_one() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        panel = app.query_one(FindingsPanel)
+        kinds = {f.kind for f in panel.findings}
+        assert {"cross-node", "overlapping-affinity", "smt-contention"} <= kinds
+        severities = [f.severity for f in panel.findings]
+        assert severities == sorted(severities, key=["critical", "warning", "info"].index)
+        await pilot.press("f")
+        await pilot.pause()
+        assert panel.has_focus and app.selected_finding is panel.findings[0]
+        first = panel.findings[0]
+        heat = app.query_one(Heatmap)
+        assert heat.allowed == (frozenset(first.cpus) if first.cpus else None)
+        assert app.query_one(NodePanel).highlight == frozenset(first.nodes)
+        await pilot.press("down")
+        await pilot.pause()
+        assert app.selected_finding is panel.findings[1]
+        text = [panel.render_line(y).text for y in range(panel.size.height)]
+        assert any("fix:" in line for line in text)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert getattr(app, "selected_finding") is None  # noqa: B009 (mypy narrowed it)
+        assert app.query_one(ProcessTable).has_focus
+
+    run(check, frames=12)

@@ -54,6 +54,17 @@ class RingBuffer:
         out.reverse()
         return out
 
+    def after(self, seq: int) -> list[Frame]:
+        """Frames newer than ``seq``, oldest first: what a consumer that skipped some missed."""
+        with self._lock:
+            out: list[Frame] = []
+            for f in reversed(self._frames):
+                if f.seq <= seq:
+                    break
+                out.append(f)
+        out.reverse()
+        return out
+
     def clear(self) -> None:
         with self._lock:
             self._frames.clear()

@@ -9,7 +9,7 @@ threads move at once, memory moves over a few seconds.
 The scenario (load ramps up over the first seconds):
 - ``llama-server`` (16 busy threads) is pinned to node 1 while 92 % of its
   40 GiB sits on node 0: cross-node placement;
-- ``vllm-a`` and ``vllm-b`` (12 threads each) are both pinned to the 8 cores of
+- ``vllm-a`` and ``vllm-b`` (16 threads each) are both pinned to the 8 cores of
   one L3 domain on node 2: overlapping affinity, SMT contention, oversubscription;
 - ``batch-etl`` is unpinned and its threads wander across nodes;
 - node 0 is nearly out of free memory, so allocations spill (numa_miss);
@@ -233,7 +233,7 @@ class SimulatedSampler:
             "python -m vllm.entrypoints.api_server --model mistral-7b --port 8001",
             "inference",
             n2_l3,
-            12,
+            16,
             0.85,
             14,
             {2: 1.0},
@@ -244,7 +244,7 @@ class SimulatedSampler:
             "python -m vllm.entrypoints.api_server --model qwen-7b --port 8002",
             "inference",
             n2_l3,
-            12,
+            16,
             0.85,
             14,
             {2: 1.0},

@@ -20,11 +20,14 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from numaview.diagnose.engine import Diagnoser
+from numaview.diagnose.findings import Finding
 from numaview.model.frame import Frame, ProcessSample
 from numaview.sampler.source import FrameSource
 from numaview.tui.screens.help import HelpScreen
 from numaview.tui.screens.process import ProcessScreen
 from numaview.tui.widgets.charts import ChartPanel
+from numaview.tui.widgets.findings import FindingsPanel
 from numaview.tui.widgets.header import HeaderBar
 from numaview.tui.widgets.heatmap import Heatmap
 from numaview.tui.widgets.nodes import NodePanel
@@ -53,7 +56,10 @@ HELP_TEXT = {
     "sample_slower": "sample less often (up to every 60 s)",
     "toggle_threads": "one row per thread instead of per process",
     "toggle_charts": "show or hide the charts (history of nodes and the selection)",
-    "clear_selection": "close the filter box",
+    "clear_selection": "close the filter box; leave the findings",
+    "focus_findings": "browse the findings (↑↓), their CPUs/processes highlighted; f again: back",
+    "move(-1)": "previous finding",
+    "move(1)": "next finding",
     "cursor_up": "previous process",
     "cursor_down": "next process",
     "cursor_page(-1)": "page up",
@@ -94,6 +100,7 @@ class NumaviewApp(App[int]):
         Binding("minus", "sample_slower", "Slower"),
         Binding("H", "toggle_threads", "Threads", show=False),
         Binding("c", "toggle_charts", "Charts"),
+        Binding("f", "focus_findings", "Findings"),
         Binding("escape", "clear_selection", "Clear", show=False),
     ]
 
@@ -107,6 +114,11 @@ class NumaviewApp(App[int]):
         self.selected_pid: int | None = None
         self.charts_wanted = charts
         self._seen_errors: set[str] = set()
+        # Detectors run on every frame, paused or not (pure and cheap: frames only).
+        self.diagnoser = Diagnoser(self.topology)
+        self.findings: tuple[Finding, ...] = ()
+        self.selected_finding: Finding | None = None
+        self._diagnosed_seq = 0
 
     # -- layout ----------------------------------------------------------------------
 
@@ -116,6 +128,7 @@ class NumaviewApp(App[int]):
         with Horizontal(id="top"):
             yield Heatmap(topo, id="heatmap")
             yield NodePanel(topo, id="nodes")
+        yield FindingsPanel(id="findings")
         with Horizontal(id="bottom"):
             yield ProcessTable(topo, id="processes")
             yield ChartPanel(topo, id="charts")
@@ -144,6 +157,7 @@ class NumaviewApp(App[int]):
         small = width < MIN_W or height < MIN_H
         self.screen.set_class(small, "too-small")
         self.screen.set_class(width < 110, "narrow")
+        self.screen.set_class(height < 32, "short")
         note = self.query_one("#too-small", Static)
         note.update(f"terminal too small ({width}×{height});\nnumaview needs {MIN_W}×{MIN_H}")
         charts = (
@@ -158,6 +172,13 @@ class NumaviewApp(App[int]):
     def on_frame_arrived(self, message: FrameArrived) -> None:
         frame = message.frame
         self.latest = frame
+        # The message queue may have dropped stale frames; the detectors still
+        # see every one (their hysteresis counts time, their evidence history).
+        missed = self.source.ring.after(self._diagnosed_seq) or [frame]
+        for f in missed:
+            if f.seq > self._diagnosed_seq or f is frame:
+                self.findings = self.diagnoser.update(f)
+                self._diagnosed_seq = max(self._diagnosed_seq, f.seq)
         new_errors = [e for e in frame.errors if e not in self._seen_errors]
         for e in new_errors[:3]:
             self._seen_errors.add(e)
@@ -171,6 +192,7 @@ class NumaviewApp(App[int]):
         self.query_one(Heatmap).show(frame)
         self.query_one(NodePanel).show(frame)
         self.query_one(ProcessTable).show(frame)
+        self.query_one(FindingsPanel).show(self.findings)
         charts = self.query_one(ChartPanel)
         if charts.display:
             charts.show(self.source.ring.window(charts.window_s))
@@ -183,6 +205,13 @@ class NumaviewApp(App[int]):
         p = self._selected_process()
         heatmap = self.query_one(Heatmap)
         nodes = self.query_one(NodePanel)
+        f = self.selected_finding
+        if f is not None:
+            procs = [self.frame.process(pid) for pid in f.pids] if self.frame else []
+            running = {c for q in procs if q is not None for c in q.last_cpus}
+            heatmap.select(f.cpus or None, running)
+            nodes.set_highlight(frozenset(f.nodes))
+            return
         if p is None:
             heatmap.select(None)
             nodes.set_highlight(frozenset())
@@ -213,6 +242,10 @@ class NumaviewApp(App[int]):
         self.push_screen(screen)
         screen.show(frame)
 
+    def on_findings_panel_selected(self, message: FindingsPanel.Selected) -> None:
+        self.selected_finding = message.finding
+        self._update_selection()
+
     def on_heatmap_cpu_clicked(self, message: Heatmap.CpuClicked) -> None:
         self.query_one(Heatmap).set_cursor(message.cpu)
         self.query_one(ChartPanel).set_subject_cpu(message.cpu)
@@ -229,6 +262,7 @@ class NumaviewApp(App[int]):
             ("Charts on / off", "toggle_charts"),
             ("Sample more often", "sample_faster"),
             ("Sample less often", "sample_slower"),
+            ("Browse the findings", "focus_findings"),
             ("Help: every key", "show_help"),
         ):
             yield SystemCommand(title, HELP_TEXT[action], getattr(self, f"action_{action}"))
@@ -244,12 +278,19 @@ class NumaviewApp(App[int]):
 
     def _help_rows(self) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
-        for b in self.BINDINGS + ProcessTable.BINDINGS:
+        for b in self.BINDINGS + ProcessTable.BINDINGS + FindingsPanel.BINDINGS:
             if isinstance(b, Binding):
                 what = HELP_TEXT.get(b.action, b.description or b.action)
                 rows.append((KEY_NAMES.get(b.key, b.key), what))
         rows += [("mouse", "click a process row or a CPU cell to select it; double-click: details")]
         return rows
+
+    def action_focus_findings(self) -> None:
+        panel = self.query_one(FindingsPanel)
+        if panel.has_focus:
+            self.query_one(ProcessTable).focus()
+        else:
+            panel.focus()
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
@@ -310,6 +351,9 @@ class NumaviewApp(App[int]):
             self.query_one(ProcessTable).focus()
 
     def action_clear_selection(self) -> None:
+        if self.query_one(FindingsPanel).has_focus:
+            self.query_one(ProcessTable).focus()
+            return
         box = self.query_one("#filter", Input)
         if box.display:
             box.value = ""

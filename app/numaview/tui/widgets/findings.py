@@ -1,0 +1,127 @@
+"""The findings panel: what is leaking, most severe first, one line each.
+
+The selected finding (``f`` focuses the panel, arrows move) also shows its
+explanation and the fix numaview suggests; the app highlights its CPUs,
+processes and nodes on the heatmap and the node panel.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from numaview.diagnose.findings import Finding
+from numaview.model.cpuset import format_cpulist
+
+BADGE = {"critical": " CRIT ", "warning": " WARN ", "info": " INFO "}
+
+
+def fix_text(f: Finding) -> str:
+    if f.fix is None:
+        return "fix: none to apply automatically"
+    p = f.fix
+    memory = "and move its memory" if p.move_memory else "memory stays"
+    return f"fix: pin pid {p.pid} to {p.target} (CPUs {format_cpulist(p.cpus)}), {memory}"
+
+
+class FindingsPanel(Widget, can_focus=True):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "findings--title",
+        "findings--critical",
+        "findings--warning",
+        "findings--info",
+        "findings--text",
+        "findings--cursor",
+        "findings--detail",
+        "findings--ok",
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Previous finding", show=False),
+        Binding("down", "move(1)", "Next finding", show=False),
+    ]
+
+    class Selected(Message):
+        def __init__(self, finding: Finding | None) -> None:
+            super().__init__()
+            self.finding = finding
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.findings: tuple[Finding, ...] = ()
+        self.cursor = 0
+        self._lines: list[list[Segment]] = []
+
+    @property
+    def selected(self) -> Finding | None:
+        return self.findings[self.cursor] if self.findings else None
+
+    def show(self, findings: tuple[Finding, ...]) -> None:
+        key = None if self.selected is None else self.selected.key
+        self.findings = findings
+        keys = [f.key for f in findings]
+        self.cursor = (
+            keys.index(key) if key in keys else min(self.cursor, max(len(findings) - 1, 0))
+        )
+        self._relayout()
+
+    def action_move(self, step: int) -> None:
+        if self.findings:
+            self.cursor = (self.cursor + step) % len(self.findings)
+            self._relayout()
+            self.post_message(self.Selected(self.selected))
+
+    def on_focus(self) -> None:
+        self._relayout()
+        self.post_message(self.Selected(self.selected))
+
+    def on_blur(self) -> None:
+        self._relayout()
+        self.post_message(self.Selected(None))
+
+    def _s(self, name: str) -> Style:
+        return self.get_component_rich_style(f"findings--{name}")
+
+    def _relayout(self) -> None:
+        lines: list[list[Segment]] = []
+        if not self.findings:
+            lines.append([Segment("✓ no leaks found", self._s("ok"))])
+        else:
+            n = len(self.findings)
+            title = f"{n} finding{'s' if n != 1 else ''}"
+            title += " (↑↓ to browse)" if self.has_focus else " (f to browse)"
+            lines.append([Segment(title, self._s("title"))])
+        for i, f in enumerate(self.findings):
+            cur = self.has_focus and i == self.cursor
+            text_style = self._s("cursor") if cur else self._s("text")
+            lines.append(
+                [
+                    Segment(BADGE.get(f.severity, " ? "), self._s(f.severity)),
+                    Segment(f" {f.kind}: {f.evidence}", text_style),
+                ]
+            )
+            if cur:
+                lines.append([Segment(f"   {f.explanation}", self._s("detail"))])
+                lines.append([Segment(f"   {fix_text(f)}", self._s("detail"))])
+        self._lines = lines
+        self.virtual_size = Size(self.size.width, len(lines))
+        self.refresh(layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(len(self._lines), 1)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_mounted:
+            self._relayout()
+
+    def render_line(self, y: int) -> Strip:
+        if y >= len(self._lines):
+            return Strip.blank(self.size.width)
+        return Strip(self._lines[y]).crop_extend(0, self.size.width, None)
