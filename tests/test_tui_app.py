@@ -278,6 +278,7 @@ def test_findings_panel_lists_leaks_and_highlights_the_selected_one() -> None:
         heat = app.query_one(Heatmap)
         assert heat.allowed == (frozenset(first.cpus) if first.cpus else None)
         assert app.query_one(NodePanel).highlight == frozenset(first.nodes)
+        assert app.query_one(ProcessTable)._marked == frozenset(first.pids)
         await pilot.press("down")
         await pilot.pause()
         assert app.selected_finding is panel.findings[1]

@@ -206,6 +206,7 @@ class NumaviewApp(App[int]):
         heatmap = self.query_one(Heatmap)
         nodes = self.query_one(NodePanel)
         f = self.selected_finding
+        self.query_one(ProcessTable).set_marked(frozenset(f.pids) if f is not None else frozenset())
         if f is not None:
             procs = [self.frame.process(pid) for pid in f.pids] if self.frame else []
             running = {c for q in procs if q is not None for c in q.last_cpus}

@@ -128,7 +128,7 @@ class ProcessTable(ScrollView, can_focus=True):
     """Processes of the latest frame. Feed it with ``show(frame)``."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        f"proctable--{name}" for name in ("header", "cursor", "kernel", "hot", "dim")
+        f"proctable--{name}" for name in ("header", "cursor", "kernel", "hot", "dim", "marked")
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -176,6 +176,7 @@ class ProcessTable(ScrollView, can_focus=True):
         # Until the user moves the cursor it stays on the top row (the busiest
         # process, whichever that is); after that it follows the chosen process.
         self._follow_process = False
+        self._marked: frozenset[int] = frozenset()
 
     # -- data in -------------------------------------------------------------------
 
@@ -223,6 +224,13 @@ class ProcessTable(ScrollView, can_focus=True):
     @property
     def sort_key(self) -> str:
         return self._sort
+
+    def set_marked(self, pids: frozenset[int]) -> None:
+        """Mark rows (the processes a selected finding is about) without moving the cursor."""
+        if pids != self._marked:
+            self._marked = pids
+            self._row_cache.clear()
+            self.refresh()
 
     def set_filter(self, text: str) -> None:
         self._filter = text.strip().casefold()
@@ -414,6 +422,7 @@ class ProcessTable(ScrollView, can_focus=True):
         cells = self._cells(p)
         cpu = p.cpu_pct
         parts = ["dim"] * (cpu is not None and cpu < IDLE_PCT) + ["kernel"] * p.kernel_thread
+        parts += ["marked"] * (p.pid in self._marked)
         last = ["cursor"] * cursor  # applied last, so the cursor shows on any row
         base = self._style(*parts, *last)
         if cpu is None or cpu < HOT_PCT:
