@@ -64,7 +64,12 @@ class Context:
         return out
 
     def busy_procs(self) -> list[ProcessSample]:
-        return [p for p in self.frame.processes if (p.cpu_pct or 0.0) >= self.t.busy_pct]
+        # kernel threads are never named nor moved: per-CPU ones cannot be re-pinned
+        return [
+            p
+            for p in self.frame.processes
+            if (p.cpu_pct or 0.0) >= self.t.busy_pct and not p.kernel_thread
+        ]
 
 
 def _busy_threads(p: ProcessSample, t: Thresholds) -> int:
@@ -91,7 +96,11 @@ def _groups(c: Context) -> list[tuple[tuple[int, ...], list[ProcessSample]]]:
         allowed = tuple(x for x in p.affinity if x in c.busy)
         if allowed and not everything <= set(allowed):
             groups.setdefault(allowed, []).append(p)
-    return sorted(groups.items(), key=lambda kv: kv[0])
+    # by pid, not by the frame's CPU order: the finding's key must not change when two
+    # processes sharing CPUs swap places from one frame to the next
+    return sorted(
+        ((k, sorted(v, key=lambda p: p.pid)) for k, v in groups.items()), key=lambda kv: kv[0]
+    )
 
 
 def _group_name(procs: Sequence[ProcessSample]) -> str:
@@ -280,9 +289,12 @@ def smt_contention(c: Context) -> list[Finding]:
         procs = [p for p in c.busy_procs() if set(p.last_cpus) & cpus]
         names = ", ".join(p.name for p in procs[:3]) or "?"
         fix = None
-        if procs:
-            mover = min(procs, key=lambda p: p.cpu_pct or 0.0)
-            n = max(1, min(_busy_threads(mover, t), len(idle)))
+        # only a process whose busy threads all fit on the idle cores: fewer CPUs than
+        # busy threads would trade sharing a core for sharing a CPU
+        fits = [p for p in procs if _busy_threads(p, t) <= len(idle)]
+        if fits:
+            mover = min(fits, key=lambda p: p.cpu_pct or 0.0)
+            n = max(1, _busy_threads(mover, t))
             first = [core[0] for core in idle[:n]]
             fix = _plan(mover, first, False, f"{n} idle cores, one hardware thread each")
         out.append(
@@ -315,7 +327,10 @@ def oversubscription(c: Context) -> list[Finding]:
     for aff, procs in _groups(c):
         runnable = sum(_runnable(p, t) for p in procs)
         invol = sum(p.ctx_involuntary_per_s or 0.0 for p in procs)
-        if runnable <= len(aff) or invol < t.invol_per_s:
+        # /proc/PID/status counts the main thread's switches only (a pool whose main
+        # thread waits shows none), so allowed CPUs all saturated count as evidence too
+        saturated = all(c.busy.get(x, 0.0) >= t.saturated_pct for x in aff)
+        if runnable <= len(aff) or (invol < t.invol_per_s and not saturated):
             continue
         nodes = sorted({c.node_of[x] for x in aff if x in c.node_of})
         spare = [x for n in nodes for x in c.node_cpus.get(n, ()) if x not in aff]

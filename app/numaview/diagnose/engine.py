@@ -46,12 +46,14 @@ class Diagnoser:
                 tr = self._tracked.get(f.key)
                 if tr is None:
                     tr = self._tracked[f.key] = _Tracked(f, now, now)
-                tr.finding, tr.last_seen = f, now
+                tr.last_seen = now
                 if not tr.raised and now - tr.first_seen >= self.thresholds.raise_after_s:
                     tr.raised = True
                     tr.finding = replace(f, since=now)
                 elif tr.raised:
-                    tr.finding = replace(f, since=tr.finding.since)
+                    tr.finding = replace(f, since=tr.finding.since)  # keep when it was raised
+                else:
+                    tr.finding = f
                 if tr.raised:
                     self.ever[f.key] = tr.finding
         for key, tr in list(self._tracked.items()):
