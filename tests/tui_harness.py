@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
+from numaview.pinning.simulated import SimulatedPinner
 from numaview.sampler.simulated import SimulatedSampler
 from numaview.sampler.source import ManualSource
 from numaview.tui.app import NumaviewApp, make_app
@@ -16,7 +17,8 @@ def demo_app(seed: int = 7, charts: bool | None = None) -> tuple[NumaviewApp, Ma
     clock = FakeClock(0.0)
     sim = SimulatedSampler(seed=seed, clock=clock, wall=lambda: WALL0 + clock.now)
     source = ManualSource(sim, kind="simulated", advance=clock.advance)
-    return make_app(source, charts=charts), source
+    pinner = SimulatedPinner(sim, clock=lambda: WALL0 + clock.now)
+    return make_app(source, charts=charts, pinner=pinner), source
 
 
 class _Idle:

@@ -17,6 +17,7 @@ from numaview import __version__
 
 if TYPE_CHECKING:
     from numaview.sampler.sampler import SamplerOptions
+    from numaview.pinning.apply import Pinner
     from numaview.sampler.source import FrameSource
     from numaview.sampler.thread import Sampling
 
@@ -188,10 +189,10 @@ def _sampler_options(args: argparse.Namespace) -> SamplerOptions:
     return SamplerOptions(top_n=args.top, numa_k=args.numa_k, numa_every_s=args.numa_every)
 
 
-def _run_ui(source: FrameSource) -> int:
+def _run_ui(source: FrameSource, pinner: Pinner | None) -> int:
     from numaview.tui.app import make_app
 
-    app = make_app(source)
+    app = make_app(source, pinner=pinner)
     code = app.run()
     return EXIT_OK if code is None else int(code)
 
@@ -208,17 +209,22 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         topo = discover(args.root)
     except TopologyError as exc:
         raise CliError(str(exc)) from None
+    from numaview.pinning.apply import LivePinner
+
     source = SampledSource(Sampler(args.root, topo, options), interval, kind="live")
-    return _run_ui(source)
+    return _run_ui(source, LivePinner(args.root))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from numaview.sampler.simulated import SimulatedSampler
     from numaview.sampler.source import SampledSource
 
+    from numaview.pinning.simulated import SimulatedPinner
+
     interval = _interval(args.interval)
-    source = SampledSource(SimulatedSampler(seed=args.seed), interval, kind="simulated")
-    return _run_ui(source)
+    sim = SimulatedSampler(seed=args.seed)
+    source = SampledSource(sim, interval, kind="simulated")
+    return _run_ui(source, SimulatedPinner(sim))
 
 
 def _ui_args(p: argparse.ArgumentParser) -> None:

@@ -11,6 +11,9 @@ import contextlib
 from dataclasses import dataclass
 
 from numaview.model.cpuset import CpuList, parse_cpulist
+from numaview.model.numa_maps import parse_numa_maps
+
+__all__ = ["parse_numa_maps"]  # its home is the model: pinning reads numa_maps too
 
 # /proc/stat cpu columns, in order (guest and guest_nice are already inside user/nice).
 STAT_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
@@ -201,37 +204,3 @@ def parse_pid_status(text: str) -> PidStatus:
         nonvoluntary_ctxt=int(invol_s) if invol_s and invol_s.isdigit() else None,
         kthread=None if kthread_s is None else kthread_s == "1",
     )
-
-
-def parse_numa_maps(text: str, default_page_kb: int = 4) -> tuple[dict[int, int], str | None]:
-    """Resident bytes per node and the policy covering most of them.
-
-    Each line is one mapping: ``<addr> <policy> [file=...] ... N0=12 N1=3
-    kernelpagesize_kB=4``; ``N<node>=<pages>`` counts resident pages.
-    """
-    by_node: dict[int, int] = {}
-    by_policy: dict[str, int] = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 2:
-            continue
-        page_kb = default_page_kb
-        counts: list[tuple[int, int]] = []
-        for item in parts[2:]:
-            if item.startswith("N") and "=" in item:
-                node_s, _, pages_s = item[1:].partition("=")
-                if node_s.isdigit() and pages_s.isdigit():
-                    counts.append((int(node_s), int(pages_s)))
-            elif item.startswith("kernelpagesize_kB="):
-                value = item[18:]
-                if value.isdigit():
-                    page_kb = int(value)
-        total = 0
-        for node, pages in counts:
-            b = pages * page_kb * 1024
-            by_node[node] = by_node.get(node, 0) + b
-            total += b
-        if total:
-            by_policy[parts[1]] = by_policy.get(parts[1], 0) + total
-    policy = max(by_policy, key=lambda k: by_policy[k]) if by_policy else None
-    return by_node, policy

@@ -318,6 +318,13 @@ class SimulatedSampler:
 
     # -- pinning (the demo's re-pin target) ----------------------------------------
 
+    def describe(self, pid: int) -> tuple[str, tuple[int, ...], tuple[int, ...], bool] | None:
+        """(name, affinity, thread ids, kernel thread?) for the demo's pinner."""
+        p = self.procs.get(pid)
+        if p is None:
+            return None
+        return p.name, p.affinity, tuple(t.tid for t in p.threads), p.kernel
+
     def set_affinity(self, pid: int, cpus: tuple[int, ...], move_memory: bool = False) -> None:
         """Re-pin every thread of ``pid``; with move_memory its pages follow over a few ticks."""
         p = self.procs.get(pid)

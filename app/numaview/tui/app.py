@@ -23,6 +23,7 @@ from textual.widgets import Footer, Input, Static
 from numaview.diagnose.engine import Diagnoser
 from numaview.diagnose.findings import Finding
 from numaview.model.frame import Frame, ProcessSample
+from numaview.pinning.apply import Pinner
 from numaview.sampler.source import FrameSource
 from numaview.tui.screens.help import HelpScreen
 from numaview.tui.screens.process import ProcessScreen
@@ -104,9 +105,12 @@ class NumaviewApp(App[int]):
         Binding("escape", "clear_selection", "Clear", show=False),
     ]
 
-    def __init__(self, source: FrameSource, *, charts: bool | None = None) -> None:
+    def __init__(
+        self, source: FrameSource, *, charts: bool | None = None, pinner: Pinner | None = None
+    ) -> None:
         super().__init__()
         self.source = source
+        self.pinner = pinner  # None: re-pinning is not available (replay, or no pinner given)
         self.topology = source.topology
         self.paused = False
         self.frame: Frame | None = None  # the frame on screen
@@ -363,6 +367,8 @@ class NumaviewApp(App[int]):
             self.query_one(ProcessTable).focus()
 
 
-def make_app(source: FrameSource, *, charts: bool | None = None) -> NumaviewApp:
+def make_app(
+    source: FrameSource, *, charts: bool | None = None, pinner: Pinner | None = None
+) -> NumaviewApp:
     """The one factory the CLI and the tests use."""
-    return NumaviewApp(source, charts=charts)
+    return NumaviewApp(source, charts=charts, pinner=pinner)

@@ -1,0 +1,352 @@
+"""Applying a pin to a running process: every thread, verified, all or nothing.
+
+psutil's ``cpu_affinity()`` sets the main thread only; a process's other
+threads keep their old masks (inference projects have had to fix that in
+their own code). Here every thread in /proc/PID/task is set, the task list is
+walked again for threads created meanwhile, and each mask is read back. If
+any step fails, the threads already changed get their old masks back, and
+the error says why in one line. Memory moves with ``migrate_pages(2)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from numaview.model.cpuset import format_cpulist, parse_cpulist
+from numaview.model.numa_maps import parse_numa_maps
+from numaview.pinning.plan import PinError, Target
+
+MAX_PASSES = 5  # task-list walks to catch threads created while pinning
+SYS_MIGRATE_PAGES = {"x86_64": 256, "aarch64": 238, "ppc64le": 258, "s390x": 287}
+
+
+class Syscalls:
+    """The kernel calls pinning makes, in one place so tests can stand in for them."""
+
+    def getaffinity(self, tid: int) -> set[int]:
+        return os.sched_getaffinity(tid)
+
+    def setaffinity(self, tid: int, cpus: set[int]) -> None:
+        os.sched_setaffinity(tid, cpus)
+
+    def migrate_pages(self, pid: int, old_nodes: set[int], new_nodes: set[int]) -> int:
+        """Pages that could not be moved (>= 0); raises OSError on failure."""
+        nr = SYS_MIGRATE_PAGES.get(platform.machine())
+        if nr is None:
+            raise OSError(errno.ENOSYS, f"migrate_pages is not known on {platform.machine()}")
+        maxnode = max(old_nodes | new_nodes) + 2
+        words = (maxnode + 63) // 64
+        mask_t = ctypes.c_ulong * words
+
+        def mask(nodes: set[int]) -> Any:
+            m = mask_t()
+            for n in nodes:
+                m[n // 64] |= 1 << (n % 64)
+            return m
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        old, new = mask(old_nodes), mask(new_nodes)
+        res = libc.syscall(nr, ctypes.c_long(pid), ctypes.c_ulong(words * 64), old, new)
+        if res < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return int(res)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadChange:
+    tid: int
+    before: tuple[int, ...]
+    after: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryMove:
+    from_nodes: tuple[int, ...]
+    to_nodes: tuple[int, ...]
+    bytes_before: dict[int, int] | None  # per node, from numa_maps (None: unreadable)
+    bytes_after: dict[int, int] | None
+    pages_not_moved: int | None  # migrate_pages' answer
+    error: str | None = None
+
+    @property
+    def moved_bytes(self) -> int | None:
+        if self.bytes_before is None or self.bytes_after is None:
+            return None
+        on_target = sum(self.bytes_after.get(n, 0) for n in self.to_nodes)
+        return max(on_target - sum(self.bytes_before.get(n, 0) for n in self.to_nodes), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PinEvent:
+    """What a pin (or its undo) changed: recorded, shown on the charts, kept for undo."""
+
+    time: float
+    pid: int
+    name: str
+    target: str
+    cpus: tuple[int, ...]
+    threads: tuple[ThreadChange, ...]
+    memory: MemoryMove | None = None
+    undo: bool = False
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        before = sorted({t.before for t in self.threads})
+        return {
+            "time": self.time,
+            "pid": self.pid,
+            "name": self.name,
+            "target": self.target,
+            "cpus": list(self.cpus),
+            "cpulist": format_cpulist(self.cpus),
+            "threads": len(self.threads),
+            "before": [format_cpulist(b) for b in before],
+            "undo": self.undo,
+            "dry_run": self.dry_run,
+            "thread_changes": [
+                {"tid": t.tid, "before": format_cpulist(t.before), "after": format_cpulist(t.after)}
+                for t in self.threads
+            ],
+            "memory": None
+            if self.memory is None
+            else {
+                "from_nodes": list(self.memory.from_nodes),
+                "to_nodes": list(self.memory.to_nodes),
+                "moved_bytes": self.memory.moved_bytes,
+                "pages_not_moved": self.memory.pages_not_moved,
+                "error": self.memory.error,
+            },
+        }
+
+    def summary(self) -> str:
+        what = "would move" if self.dry_run else ("restored" if self.undo else "moved")
+        text = f"{what} pid {self.pid} ({self.name}), {len(self.threads)} threads, to {self.target}"
+        m = self.memory
+        if m is not None:
+            if m.error:
+                text += f"; memory not moved: {m.error}"
+            elif m.moved_bytes is not None:
+                text += f"; {m.moved_bytes / 2**20:.0f} MiB of memory moved to nodes {format_cpulist(m.to_nodes)}"
+                if m.pages_not_moved:
+                    text += f", {m.pages_not_moved} pages could not move"
+        return text
+
+
+@dataclass
+class LivePinner:
+    """Pins real processes under ``root`` (its /proc); never escalates privileges."""
+
+    root: str = "/"
+    sys: Syscalls = field(default_factory=Syscalls)
+    clock: Callable[[], float] = time.time
+    events: list[PinEvent] = field(default_factory=list)
+    _undo: dict[tuple[int, str], list[dict[int, tuple[int, ...]]]] = field(default_factory=dict)
+
+    # -- facts about a process (for the checks and the UI's second confirmation) --------
+
+    def _proc(self, pid: int, name: str) -> str:
+        return os.path.join(self.root, "proc", str(pid), name)
+
+    def _read(self, pid: int, name: str) -> str:
+        try:
+            with open(self._proc(pid, name)) as f:
+                return f.read()
+        except FileNotFoundError:
+            raise PinError(f"process {pid} is gone", "gone") from None
+        except ProcessLookupError:
+            raise PinError(f"process {pid} is gone", "gone") from None
+        except PermissionError:
+            raise PinError(
+                f"cannot read /proc/{pid}/{name}: permission denied", "permission"
+            ) from None
+
+    def identity(self, pid: int) -> tuple[str, str, int, bool]:
+        """(start time as text, name, owner uid, kernel thread?) — a pid alone may be reused."""
+        stat = self._read(pid, "stat")
+        close = stat.rfind(")")
+        name = stat[stat.find("(") + 1 : close]
+        rest = stat[close + 2 :].split()
+        kernel = bool(int(rest[6]) & 0x00200000)
+        uid = os.stat(self._proc(pid, "")).st_uid
+        return rest[19], name, uid, kernel
+
+    def threads(self, pid: int) -> list[int]:
+        try:
+            return sorted(int(t) for t in os.listdir(self._proc(pid, "task")) if t.isdigit())
+        except FileNotFoundError:
+            raise PinError(f"process {pid} is gone", "gone") from None
+
+    def can_undo(self, pid: int) -> bool:
+        try:
+            start = self.identity(pid)[0]
+        except PinError:
+            return False
+        return bool(self._undo.get((pid, start)))
+
+    # -- the pin --------------------------------------------------------------------
+
+    def apply(
+        self, pid: int, target: Target, move_memory: bool = False, dry_run: bool = False
+    ) -> PinEvent:
+        start, name, _, kernel = self.identity(pid)
+        if kernel:
+            raise PinError(
+                f"pid {pid} ({name}) is a kernel thread; numaview does not move kernel threads",
+                "kernel",
+            )
+        key = (pid, start)
+        if target.kind == "undo":
+            stack = self._undo.get(key)
+            if not stack:
+                raise PinError(f"nothing to undo for pid {pid} ({name})", "bad-target")
+            masks = stack[-1]
+            event = self._set_all(
+                pid, name, target.label, lambda tid: masks.get(tid), dry_run, undo=True
+            )
+            if not dry_run:
+                stack.pop()
+            return self._record(event, dry_run)
+        wanted = tuple(target.cpus)
+        event = self._set_all(pid, name, target.label, lambda tid: wanted, dry_run)
+        if not dry_run:
+            self._undo.setdefault(key, []).append({t.tid: t.before for t in event.threads})
+        if move_memory and target.nodes:
+            event = PinEvent(
+                event.time, pid, name, event.target, event.cpus, event.threads,
+                memory=self._move_memory(pid, target.nodes, dry_run), dry_run=dry_run,
+            )  # fmt: skip
+        return self._record(event, dry_run)
+
+    def _record(self, event: PinEvent, dry_run: bool) -> PinEvent:
+        if not dry_run:
+            self.events.append(event)
+        return event
+
+    def _set_all(
+        self,
+        pid: int,
+        name: str,
+        label: str,
+        mask_for: Callable[[int], tuple[int, ...] | None],
+        dry_run: bool,
+        undo: bool = False,
+    ) -> PinEvent:
+        changed: list[ThreadChange] = []
+        done: set[int] = set()
+        try:
+            for _ in range(MAX_PASSES):
+                todo = [t for t in self.threads(pid) if t not in done]
+                if not todo:
+                    break
+                for tid in todo:
+                    done.add(tid)
+                    try:
+                        before = tuple(sorted(self.sys.getaffinity(tid)))
+                    except ProcessLookupError:
+                        continue  # the thread ended: nothing to pin
+                    after = mask_for(tid)
+                    if (
+                        after is None
+                    ):  # undo: a thread born after the pin takes the main thread's mask
+                        after = mask_for(pid) or before
+                    if not dry_run:
+                        self._set_one(pid, name, tid, after)
+                    changed.append(ThreadChange(tid, before, after))
+        except PinError:
+            self._rollback(changed)
+            raise
+        if not changed:
+            raise PinError(f"process {pid} is gone", "gone")
+        return PinEvent(self.clock(), pid, name, label, tuple(sorted({c for t in changed for c in t.after})),
+                        tuple(changed), undo=undo, dry_run=dry_run)  # fmt: skip
+
+    def _set_one(self, pid: int, name: str, tid: int, cpus: tuple[int, ...]) -> None:
+        try:
+            self.sys.setaffinity(tid, set(cpus))
+            got = tuple(sorted(self.sys.getaffinity(tid)))
+        except ProcessLookupError:
+            if tid == pid:
+                raise PinError(
+                    f"process {pid} ({name}) exited while it was being pinned", "gone"
+                ) from None
+            return  # a thread that ended meanwhile
+        except PermissionError:
+            raise PinError(
+                f"permission denied for pid {pid} ({name}): another user's process needs"
+                " CAP_SYS_NICE, and numaview does not escalate",
+                "permission",
+            ) from None
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                raise PinError(
+                    f"CPUs {format_cpulist(cpus)} are not allowed for pid {pid} ({name}):"
+                    " outside its cgroup cpuset or offline (EINVAL)",
+                    "einval",
+                ) from None
+            raise PinError(f"pid {pid} ({name}): {exc.strerror or exc}", "failed") from None
+        if got != cpus:
+            raise PinError(
+                f"pid {pid} ({name}) thread {tid} got CPUs {format_cpulist(got)} instead of"
+                f" {format_cpulist(cpus)}: its cgroup cpuset does not allow them all",
+                "einval",
+            )
+
+    def _rollback(self, changed: list[ThreadChange]) -> None:
+        for t in reversed(changed):
+            with contextlib.suppress(OSError):  # a thread gone meanwhile: nothing to restore
+                self.sys.setaffinity(t.tid, set(t.before))
+
+    # -- memory ------------------------------------------------------------------------
+
+    def _numa_bytes(self, pid: int) -> dict[int, int] | None:
+        try:
+            text = self._read(pid, "numa_maps")
+        except PinError:
+            return None
+        return parse_numa_maps(text, os.sysconf("SC_PAGE_SIZE") // 1024)[0]
+
+    def _move_memory(self, pid: int, to_nodes: tuple[int, ...], dry_run: bool) -> MemoryMove:
+        before = self._numa_bytes(pid)
+        allowed_text = next(
+            (line.split(":", 1)[1] for line in self._read(pid, "status").splitlines()
+             if line.startswith("Mems_allowed_list:")), "",
+        )  # fmt: skip
+        try:
+            allowed = set(parse_cpulist(allowed_text)) if allowed_text.strip() else set(to_nodes)
+        except ValueError:
+            allowed = set(to_nodes)
+        from_nodes = tuple(sorted((set(before or {}) | allowed) - set(to_nodes)))
+        if not from_nodes:
+            return MemoryMove((), to_nodes, before, before, 0)  # already all there: a no-op
+        if dry_run:
+            return MemoryMove(from_nodes, to_nodes, before, None, None)
+        try:
+            not_moved = self.sys.migrate_pages(pid, set(from_nodes), set(to_nodes))
+        except OSError as exc:
+            return MemoryMove(
+                from_nodes, to_nodes, before, None, None, error=exc.strerror or str(exc)
+            )
+        return MemoryMove(from_nodes, to_nodes, before, self._numa_bytes(pid), not_moved)
+
+
+class Pinner(Protocol):
+    """What the UI and the CLI need from a pinner: live (LivePinner) or the demo's."""
+
+    events: list[PinEvent]
+
+    def identity(self, pid: int) -> tuple[str, str, int, bool]: ...
+
+    def can_undo(self, pid: int) -> bool: ...
+
+    def apply(
+        self, pid: int, target: Target, move_memory: bool = False, dry_run: bool = False
+    ) -> PinEvent: ...
