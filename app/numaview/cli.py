@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from numaview import __version__
 
 if TYPE_CHECKING:
-    from numaview.sampler.sampler import SamplerOptions
     from numaview.pinning.apply import Pinner
+    from numaview.sampler.sampler import SamplerOptions
     from numaview.sampler.source import FrameSource
     from numaview.sampler.thread import Sampling
 
@@ -216,10 +216,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from numaview.pinning.simulated import SimulatedPinner
     from numaview.sampler.simulated import SimulatedSampler
     from numaview.sampler.source import SampledSource
-
-    from numaview.pinning.simulated import SimulatedPinner
 
     interval = _interval(args.interval)
     sim = SimulatedSampler(seed=args.seed)
