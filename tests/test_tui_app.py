@@ -290,3 +290,16 @@ def test_findings_panel_lists_leaks_and_highlights_the_selected_one() -> None:
         assert app.query_one(ProcessTable).has_focus
 
     run(check, frames=12)
+
+
+def test_resize_under_a_dialog_reaches_the_dashboard() -> None:
+    async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        dashboard = app.screen_stack[0]
+        assert dashboard.has_class("narrow") and dashboard.has_class("short")
+        assert not app.screen.has_class("narrow")  # the help screen is not the dashboard
+
+    run(check)

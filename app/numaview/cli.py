@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from numaview import __version__
+from numaview.cli_pin import add_pin_parser
 
 if TYPE_CHECKING:
     from numaview.pinning.apply import Pinner
@@ -212,7 +213,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from numaview.pinning.apply import LivePinner
 
     source = SampledSource(Sampler(args.root, topo, options), interval, kind="live")
-    return _run_ui(source, LivePinner(args.root))
+    from numaview.pinning.undo_store import UndoStore
+
+    # The same undo files as `numaview pin`: a pin made here can be undone there.
+    return _run_ui(source, LivePinner(args.root, store=UndoStore(root=args.root)))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -370,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_snapshot)
 
     _diagnose_parser(sub)
+    add_pin_parser(sub)
 
     p = sub.add_parser(
         "demo",

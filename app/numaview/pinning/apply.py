@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from numaview.model.cpuset import format_cpulist, parse_cpulist
 from numaview.model.numa_maps import parse_numa_maps
 from numaview.pinning.plan import PinError, Target
+from numaview.pinning.undo_store import UndoStore
 
 MAX_PASSES = 5  # task-list walks to catch threads created while pinning
 SYS_MIGRATE_PAGES = {"x86_64": 256, "aarch64": 238, "ppc64le": 258, "s390x": 287}
@@ -128,12 +129,22 @@ class PinEvent:
         }
 
     def summary(self) -> str:
-        what = "would move" if self.dry_run else ("restored" if self.undo else "moved")
-        text = f"{what} pid {self.pid} ({self.name}), {len(self.threads)} threads, to {self.target}"
+        n = len(self.threads)
+        threads = f"{n} thread{'' if n == 1 else 's'}"
+        if self.undo:
+            what = "would restore" if self.dry_run else "restored"
+            text = f"{what} pid {self.pid} ({self.name}), {threads}, to their previous CPUs"
+        else:
+            what = "would move" if self.dry_run else "moved"
+            text = f"{what} pid {self.pid} ({self.name}), {threads}, to {self.target}"
         m = self.memory
         if m is not None:
             if m.error:
                 text += f"; memory not moved: {m.error}"
+            elif not m.from_nodes and m.bytes_before is not None:  # not "0 MiB moved"
+                text += f"; memory already on nodes {format_cpulist(m.to_nodes)}"
+            elif self.dry_run:
+                text += f"; would move memory from nodes {format_cpulist(m.from_nodes)}"
             elif m.moved_bytes is not None:
                 text += f"; {m.moved_bytes / 2**20:.0f} MiB of memory moved to nodes {format_cpulist(m.to_nodes)}"
                 if m.pages_not_moved:
@@ -148,6 +159,7 @@ class LivePinner:
     root: str = "/"
     sys: Syscalls = field(default_factory=Syscalls)
     clock: Callable[[], float] = time.time
+    store: UndoStore | None = None  # undo kept on disk, for a later process (the CLI)
     events: list[PinEvent] = field(default_factory=list)
     _undo: dict[tuple[int, str], list[dict[int, tuple[int, ...]]]] = field(default_factory=dict)
 
@@ -190,7 +202,11 @@ class LivePinner:
             start = self.identity(pid)[0]
         except PinError:
             return False
-        return bool(self._undo.get((pid, start)))
+        return self._undo_top((pid, start)) is not None
+
+    def is_foreign(self, pid: int) -> bool:
+        """Another user's process: the UI asks a second time before moving it."""
+        return self.identity(pid)[2] != os.getuid()
 
     # -- the pin --------------------------------------------------------------------
 
@@ -205,26 +221,43 @@ class LivePinner:
             )
         key = (pid, start)
         if target.kind == "undo":
-            stack = self._undo.get(key)
-            if not stack:
+            masks = self._undo_top(key)
+            if masks is None:
                 raise PinError(f"nothing to undo for pid {pid} ({name})", "bad-target")
-            masks = stack[-1]
             event = self._set_all(
                 pid, name, target.label, lambda tid: masks.get(tid), dry_run, undo=True
             )
             if not dry_run:
-                stack.pop()
+                if self.store is not None:
+                    self.store.pop(pid, start, name)
+                else:
+                    self._undo[key].pop()
             return self._record(event, dry_run)
         wanted = tuple(target.cpus)
         event = self._set_all(pid, name, target.label, lambda tid: wanted, dry_run)
         if not dry_run:
-            self._undo.setdefault(key, []).append({t.tid: t.before for t in event.threads})
+            self._push_undo(key, name, event)
         if move_memory and target.nodes:
             event = PinEvent(
                 event.time, pid, name, event.target, event.cpus, event.threads,
                 memory=self._move_memory(pid, target.nodes, dry_run), dry_run=dry_run,
             )  # fmt: skip
         return self._record(event, dry_run)
+
+    def _undo_top(self, key: tuple[int, str]) -> dict[int, tuple[int, ...]] | None:
+        stack = self.store.load(*key) if self.store is not None else self._undo.get(key)
+        return stack[-1] if stack else None
+
+    def _push_undo(self, key: tuple[int, str], name: str, event: PinEvent) -> None:
+        masks = {t.tid: t.before for t in event.threads}
+        if self.store is None:
+            self._undo.setdefault(key, []).append(masks)
+            return
+        try:
+            self.store.push(key[0], key[1], name, masks)
+        except PinError as exc:  # a pin that could not be undone later is not made
+            self._rollback(list(event.threads))
+            raise PinError(f"{exc}; the pin was rolled back", exc.reason) from None
 
     def _record(self, event: PinEvent, dry_run: bool) -> PinEvent:
         if not dry_run:
@@ -244,7 +277,9 @@ class LivePinner:
         done: set[int] = set()
         try:
             for _ in range(MAX_PASSES):
-                todo = [t for t in self.threads(pid) if t not in done]
+                # The main thread last: its ESRCH is how an exit mid-pin shows (the
+                # others' only says that thread ended), so it must come after them.
+                todo = sorted((t for t in self.threads(pid) if t not in done), key=pid.__eq__)
                 if not todo:
                     break
                 for tid in todo:
@@ -253,14 +288,19 @@ class LivePinner:
                         before = tuple(sorted(self.sys.getaffinity(tid)))
                     except ProcessLookupError:
                         continue  # the thread ended: nothing to pin
+                    except OSError as exc:
+                        raise PinError(
+                            f"pid {pid} ({name}) thread {tid}: {exc.strerror or exc}", "failed"
+                        ) from None
                     after = mask_for(tid)
                     if (
                         after is None
                     ):  # undo: a thread born after the pin takes the main thread's mask
                         after = mask_for(pid) or before
+                    # Listed before the set: a set the read-back refuses is rolled back too.
+                    changed.append(ThreadChange(tid, before, after))
                     if not dry_run:
                         self._set_one(pid, name, tid, after)
-                    changed.append(ThreadChange(tid, before, after))
         except PinError:
             self._rollback(changed)
             raise
@@ -346,6 +386,8 @@ class Pinner(Protocol):
     def identity(self, pid: int) -> tuple[str, str, int, bool]: ...
 
     def can_undo(self, pid: int) -> bool: ...
+
+    def is_foreign(self, pid: int) -> bool: ...
 
     def apply(
         self, pid: int, target: Target, move_memory: bool = False, dry_run: bool = False

@@ -39,6 +39,10 @@ class SimulatedPinner:
     def can_undo(self, pid: int) -> bool:
         return bool(self._undo.get(pid))
 
+    def is_foreign(self, pid: int) -> bool:
+        """The demo runs as the owner of everything (a test may say otherwise)."""
+        return False
+
     def apply(
         self, pid: int, target: Target, move_memory: bool = False, dry_run: bool = False
     ) -> PinEvent:

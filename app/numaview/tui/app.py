@@ -21,11 +21,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from numaview.diagnose.engine import Diagnoser
-from numaview.diagnose.findings import Finding
+from numaview.diagnose.findings import Finding, PinPlan
 from numaview.model.frame import Frame, ProcessSample
-from numaview.pinning.apply import Pinner
+from numaview.pinning.apply import PinEvent, Pinner
 from numaview.sampler.source import FrameSource
 from numaview.tui.screens.help import HelpScreen
+from numaview.tui.screens.pin import PinScreen
+from numaview.tui.screens.pin_choices import marker_label
 from numaview.tui.screens.process import ProcessScreen
 from numaview.tui.widgets.charts import ChartPanel
 from numaview.tui.widgets.findings import FindingsPanel
@@ -68,6 +70,8 @@ HELP_TEXT = {
     "cursor_to(0)": "first process",
     "cursor_to(-1)": "last process",
     "open": "details of the selected process: its threads, CPUs, nodes, memory",
+    "pin_process": "pin the selected process (htop's a): node, L3, package, CPU list, undo",
+    "apply_fix": "apply the selected finding's fix (the pin dialog asks first)",
 }
 
 
@@ -102,6 +106,7 @@ class NumaviewApp(App[int]):
         Binding("H", "toggle_threads", "Threads", show=False),
         Binding("c", "toggle_charts", "Charts"),
         Binding("f", "focus_findings", "Findings"),
+        Binding("a", "pin_process", "Pin"),
         Binding("escape", "clear_selection", "Clear", show=False),
     ]
 
@@ -123,6 +128,7 @@ class NumaviewApp(App[int]):
         self.findings: tuple[Finding, ...] = ()
         self.selected_finding: Finding | None = None
         self._diagnosed_seq = 0
+        self.pin_events: list[PinEvent] = []  # applied here, in order, for recording
 
     # -- layout ----------------------------------------------------------------------
 
@@ -159,9 +165,11 @@ class NumaviewApp(App[int]):
 
     def _apply_size(self, width: int, height: int) -> None:
         small = width < MIN_W or height < MIN_H
-        self.screen.set_class(small, "too-small")
-        self.screen.set_class(width < 110, "narrow")
-        self.screen.set_class(height < 32, "short")
+        # The dashboard's screen, also when a dialog is on top of it.
+        base = self.screen_stack[0] if self.screen_stack else self.screen
+        base.set_class(small, "too-small")
+        base.set_class(width < 110, "narrow")
+        base.set_class(height < 32, "short")
         note = self.query_one("#too-small", Static)
         note.update(f"terminal too small ({width}×{height});\nnumaview needs {MIN_W}×{MIN_H}")
         charts = (
@@ -202,7 +210,7 @@ class NumaviewApp(App[int]):
             charts.show(self.source.ring.window(charts.window_s))
         self._update_selection()
         screen = self.screen
-        if isinstance(screen, ProcessScreen):
+        if isinstance(screen, (ProcessScreen, PinScreen)):
             screen.show(frame)
 
     def _update_selection(self) -> None:
@@ -251,6 +259,9 @@ class NumaviewApp(App[int]):
         self.selected_finding = message.finding
         self._update_selection()
 
+    def on_findings_panel_fix_requested(self, message: FindingsPanel.FixRequested) -> None:
+        self._open_fix(message.finding)
+
     def on_heatmap_cpu_clicked(self, message: Heatmap.CpuClicked) -> None:
         self.query_one(Heatmap).set_cursor(message.cpu)
         self.query_one(ChartPanel).set_subject_cpu(message.cpu)
@@ -268,6 +279,8 @@ class NumaviewApp(App[int]):
             ("Sample more often", "sample_faster"),
             ("Sample less often", "sample_slower"),
             ("Browse the findings", "focus_findings"),
+            ("Pin the selected process (htop's a)", "pin_process"),
+            ("Apply the selected finding's fix", "apply_fix"),
             ("Help: every key", "show_help"),
         ):
             yield SystemCommand(title, HELP_TEXT[action], getattr(self, f"action_{action}"))
@@ -296,6 +309,52 @@ class NumaviewApp(App[int]):
             self.query_one(ProcessTable).focus()
         else:
             panel.focus()
+
+    # -- pinning ---------------------------------------------------------------------
+
+    def _can_pin(self) -> bool:
+        if self.pinner is None:  # replay: the processes on screen are not this machine's now
+            self.notify("re-pinning is not available here", severity="warning", timeout=4)
+        return self.pinner is not None
+
+    def action_pin_process(self) -> None:
+        row, frame = self._selected_process(), self.frame
+        if not self._can_pin():
+            return
+        if row is None or frame is None:
+            self.notify("select a process to pin first", severity="warning", timeout=3)
+            return
+        pid = self.query_one(ProcessTable).parent_pid(row.pid)  # a thread row: its process
+        self._open_pin(frame.process(pid) or row, None)
+
+    def action_apply_fix(self) -> None:
+        self._open_fix(self.query_one(FindingsPanel).selected)
+
+    def _open_fix(self, finding: Finding | None) -> None:
+        if finding is None or not self._can_pin():
+            return
+        fix = finding.fix
+        if fix is None:
+            self.notify("this finding has no automatic fix", severity="warning", timeout=4)
+            return
+        p = self.frame.process(fix.pid) if self.frame is not None else None
+        if p is None or p.start_time != fix.start_time:
+            self.notify(f"process {fix.pid} is gone", severity="warning", timeout=4)
+            return
+        self._open_pin(p, fix)
+
+    def _open_pin(self, p: ProcessSample, preset: PinPlan | None) -> None:
+        assert self.pinner is not None
+        self.push_screen(PinScreen(self.topology, self.frame, p, self.pinner, preset), self._pinned)
+
+    def _pinned(self, event: PinEvent | None) -> None:
+        if event is None:
+            return  # cancelled: nothing changed
+        self.pin_events.append(event)
+        self.notify(event.summary(), title="undo" if event.undo else "pinned", timeout=8)
+        shown = self.latest or self.frame
+        if shown is not None:
+            self.query_one(ChartPanel).add_marker(shown.mono, marker_label(event, self.topology))
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused

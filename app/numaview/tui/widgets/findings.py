@@ -1,8 +1,9 @@
 """The findings panel: what is leaking, most severe first, one line each.
 
 The selected finding (``f`` focuses the panel, arrows move) also shows its
-explanation and the fix numaview suggests; the app highlights its CPUs,
-processes and nodes on the heatmap and the node panel.
+explanation and the fix numaview suggests (enter applies it, after the pin
+dialog's confirmation); the app highlights its CPUs, processes and nodes on
+the heatmap and the node panel.
 """
 
 from __future__ import annotations
@@ -45,10 +46,18 @@ class FindingsPanel(Widget, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", "Previous finding", show=False),
         Binding("down", "move(1)", "Next finding", show=False),
+        Binding("enter", "apply_fix", "Apply fix"),
     ]
 
     class Selected(Message):
         def __init__(self, finding: Finding | None) -> None:
+            super().__init__()
+            self.finding = finding
+
+    class FixRequested(Message):
+        """Enter on a finding: the app opens the pin dialog preset to its fix."""
+
+        def __init__(self, finding: Finding) -> None:
             super().__init__()
             self.finding = finding
 
@@ -76,6 +85,10 @@ class FindingsPanel(Widget, can_focus=True):
             self.cursor = (self.cursor + step) % len(self.findings)
             self._relayout()
             self.post_message(self.Selected(self.selected))
+
+    def action_apply_fix(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.FixRequested(self.selected))
 
     def on_focus(self) -> None:
         self._relayout()
