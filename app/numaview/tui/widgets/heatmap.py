@@ -271,7 +271,12 @@ class Heatmap(Widget, can_focus=False):
         else:
             text = " "
         if running:
-            text = "●" + text[1:] if w < 8 else text[:3] + "●" + text[4:]
+            # ● where there is room; a CPU id that fills its cell keeps its digits and is
+            # told apart by the running colour alone
+            if w >= 8:
+                text = text[:3] + "●" + text[4:]
+            elif text[:1] == " " or w == 1:
+                text = "●" + text[1:]
         elif not online and w < 3:
             text = "×" * w
         return Segment(text, self._style(cls, outside, running, cpu == self.cursor_cpu))
