@@ -122,9 +122,17 @@ class FindingsPanel(Widget, can_focus=True):
             if cur:
                 lines.append([Segment(f"   {f.explanation}", self._s("detail"))])
                 lines.append([Segment(f"   {fix_text(f)}", self._s("detail"))])
+        grew = len(lines) != len(self._lines)
+        same = grew is False and all(
+            [seg.text for seg in a] == [seg.text for seg in b]
+            for a, b in zip(lines, self._lines, strict=True)
+        )
         self._lines = lines
+        if same:
+            return  # the evidence numbers did not change: nothing to paint
         self.virtual_size = Size(self.size.width, len(lines))
-        self.refresh(layout=True)
+        # a new height re-lays the screen out (costly); the same height only repaints
+        self.refresh(layout=grew)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self._lines), 1)
