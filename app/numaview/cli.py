@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from numaview import __version__
 from numaview.cli_pin import add_pin_parser
+from numaview.cli_record import add_record_parser
 
 if TYPE_CHECKING:
     from numaview.pinning.apply import Pinner
@@ -375,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _diagnose_parser(sub)
     add_pin_parser(sub)
+    add_record_parser(sub)
 
     p = sub.add_parser(
         "demo",
