@@ -844,3 +844,50 @@ def test_the_simulated_machine_raises_every_kind(topo: Topology) -> None:
     assert d.ever["cross-node:4121"].evidence.startswith(
         "pid 4121 llama-server: 16 threads on node 1, 92 %"
     )
+
+
+def test_three_processes_crowding_one_cpu_are_seen_as_overlapping() -> None:
+    """Each of three engines on CPU 0 gets ~33 %: under busy_pct alone, but together they crowd it."""
+    from numaview.diagnose.detectors import Context, overlapping_affinity
+    from numaview.diagnose.findings import Thresholds
+    from numaview.model.frame import CpuTable, Frame, ProcessSample, SystemSample
+    from numaview.sampler.simulated import simulated_topology
+
+    topo = simulated_topology()
+    ids = [c.id for c in topo.cpus]
+    busy = [100.0 if c == 0 else 1.0 for c in ids]
+    cols = {
+        m: busy
+        for m in (
+            "busy_pct",
+            "user_pct",
+            "nice_pct",
+            "system_pct",
+            "iowait_pct",
+            "irq_pct",
+            "steal_pct",
+        )
+    }
+    procs = tuple(
+        ProcessSample(
+            pid=pid,
+            start_time=1.0,
+            ppid=1,
+            user="u",
+            name=f"e{pid}",
+            cmdline=None,
+            state="R",
+            cpu_pct=33.0,
+            threads=1,
+            affinity=(0,),
+            last_cpus=(0,),
+            nodes_running=(0,),
+            rss_bytes=1 << 20,
+        )
+        for pid in (10, 11, 12)
+    )
+    frame = Frame(time=1.0, mono=1.0, interval_s=1.0, cpus=CpuTable.build(ids, [True] * len(ids), cols),
+                  nodes=(), system=SystemSample(), processes=procs)  # fmt: skip
+    found = overlapping_affinity(Context.build([frame], topo, Thresholds()))
+    assert {f.pids for f in found} == {(10, 11), (10, 12), (11, 12)}
+    assert all(f.fix is not None and 0 not in f.fix.cpus for f in found)

@@ -381,7 +381,17 @@ def oversubscription(c: Context) -> list[Finding]:
 
 def overlapping_affinity(c: Context) -> list[Finding]:
     all_cpus = set(c.busy)
-    pinned = [p for p in c.busy_procs() if p.affinity and not all_cpus <= set(p.affinity)]
+    # N processes sharing CPUs get ~100/N % each: judge a pair by what it uses
+    # together, so three or four engines crowding one CPU are seen too.
+    t = c.t
+    pinned = [
+        p
+        for p in c.frame.processes
+        if not p.kernel_thread
+        and p.affinity
+        and not all_cpus <= set(p.affinity)
+        and (p.cpu_pct or 0.0) >= t.busy_pct / 4
+    ]
     out = []
     done: set[tuple[int, int]] = set()
     for i, a in enumerate(pinned):
@@ -389,6 +399,9 @@ def overlapping_affinity(c: Context) -> list[Finding]:
             shared = set(a.affinity or ()) & set(b.affinity or ())
             if not shared or (a.pid, b.pid) in done:
                 continue
+            crowded = sum(c.busy.get(x, 0.0) for x in shared) / len(shared) >= t.saturated_pct
+            if not crowded and (a.cpu_pct or 0.0) + (b.cpu_pct or 0.0) < t.busy_pct * 1.5:
+                continue  # not two busy users of the same CPUs
             union = set(a.affinity or ()) | set(b.affinity or ())
             idle = c.idle([x for x in all_cpus if x not in union])
             if len(idle) < min(len(shared), 1):
