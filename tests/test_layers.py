@@ -14,7 +14,7 @@ PKG = Path(__file__).resolve().parents[1] / "app" / "numaview"
 # layer -> numaview layers it may import (besides itself); third-party allowed
 ALLOWED_INTERNAL = {
     "model": set(),
-    "sampler": {"model"},
+    "sampler": {"model", "record"},  # sampler/replay.py: a recording as a FrameSource
     "diagnose": {"model"},
     "pinning": {"model"},
     "record": {"model"},

@@ -198,6 +198,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """The dashboard over a recording: the recorded machine's topology, no re-pinning."""
+    from numaview.cli import CliError, UsageError, _run_ui
+    from numaview.record.format import RecordingError
+    from numaview.record.reader import Reader
+    from numaview.sampler.replay import SPEEDS, ReplaySource, parse_when
+
+    if args.speed not in SPEEDS:
+        raise UsageError(f"--speed {args.speed:g}: must be one of 1, 2, 10, 60")
+    try:
+        reader = Reader(args.file)
+        if len(reader) == 0:
+            raise RecordingError(f"{args.file}: the recording has no frames")
+        next(iter(reader))  # a damaged first frame: say so here, not in the dashboard
+        start = None
+        if args.start is not None:
+            try:
+                start = parse_when(args.start, reader.first_time or 0.0)
+            except ValueError:
+                raise UsageError(
+                    f"--start {args.start}: must be seconds from the start or HH:MM:SS"
+                ) from None
+    except RecordingError as exc:
+        raise CliError(str(exc)) from None
+    return _run_ui(ReplaySource(reader, speed=args.speed, start=start), None)
+
+
 def add_record_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from numaview.cli import _root_arg
 
@@ -239,3 +266,13 @@ def add_record_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--format", choices=("csv", "json"), default="csv", help="default csv")
     p.add_argument("--what", choices=WHAT, default="cpus", help="default cpus")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "replay",
+        help="the dashboard over a recording: play, pause, step, seek (no re-pinning)",
+        description="Open the dashboard on FILE, drawn on the recorded machine's topology.",
+    )
+    p.add_argument("file", metavar="FILE", help="a recording made by `numaview record` or R")
+    p.add_argument("--speed", type=float, default=1.0, help="1, 2, 10 or 60 times (default 1)")
+    p.add_argument("--start", metavar="T", help="start at T: seconds from the start, or HH:MM:SS")
+    p.set_defaults(func=cmd_replay)

@@ -50,7 +50,9 @@ class Reader:
             raise RecordingError(f"{self.path}: no such file")
         uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
         try:
-            self.conn = sqlite3.connect(uri, uri=True)
+            # Another thread may read (ReplaySource's playback thread and the UI
+            # take turns under its lock); sqlite3 itself is serialized.
+            self.conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         except sqlite3.Error as exc:
             raise RecordingError(f"{self.path}: cannot open: {exc}") from None
         try:

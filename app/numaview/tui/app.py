@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from textual import events
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
@@ -25,6 +25,7 @@ from numaview.diagnose.findings import Finding, PinPlan
 from numaview.model.frame import Frame, ProcessSample
 from numaview.pinning.apply import PinEvent, Pinner
 from numaview.sampler.source import FrameSource
+from numaview.tui.recorder import RecorderMixin
 from numaview.tui.screens.help import HelpScreen
 from numaview.tui.screens.pin import PinScreen
 from numaview.tui.screens.pin_choices import marker_label
@@ -35,6 +36,7 @@ from numaview.tui.widgets.header import HeaderBar
 from numaview.tui.widgets.heatmap import Heatmap
 from numaview.tui.widgets.nodes import NodePanel
 from numaview.tui.widgets.proctable import ProcessTable
+from numaview.tui.widgets.timeline import Timeline
 
 MIN_W, MIN_H = 40, 12
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -72,6 +74,8 @@ HELP_TEXT = {
     "open": "details of the selected process: its threads, CPUs, nodes, memory",
     "pin_process": "pin the selected process (htop's a): node, L3, package, CPU list, undo",
     "apply_fix": "apply the selected finding's fix (the pin dialog asks first)",
+    "toggle_recording": "record to a file (asks its name); again to stop (`numaview replay FILE`)",
+    "add_mark": "while recording: mark this moment with a note",
 }
 
 
@@ -86,8 +90,10 @@ class FrameArrived(Message):
         return isinstance(message, FrameArrived)
 
 
-class NumaviewApp(App[int]):
+class NumaviewApp(RecorderMixin):
     CSS_PATH = "app.tcss"
+    HELP_TEXTS: ClassVar[dict[str, str]] = HELP_TEXT  # ReplayApp adds its keys
+    KEY_NAMES: ClassVar[dict[str, str]] = {}
     TITLE = "numaview"
     ENABLE_COMMAND_PALETTE = True
 
@@ -108,6 +114,8 @@ class NumaviewApp(App[int]):
         Binding("f", "focus_findings", "Findings"),
         Binding("a", "pin_process", "Pin"),
         Binding("escape", "clear_selection", "Clear", show=False),
+        Binding("R", "toggle_recording", "Record", show=False),
+        Binding("m", "add_mark", "Mark", show=False),
     ]
 
     def __init__(
@@ -135,6 +143,8 @@ class NumaviewApp(App[int]):
     def compose(self) -> ComposeResult:
         topo = self.topology
         yield HeaderBar(topo, self.source.kind, id="header")
+        if self.source.kind == "replay":
+            yield Timeline(id="timeline")
         with Horizontal(id="top"):
             yield Heatmap(topo, id="heatmap")
             yield NodePanel(topo, id="nodes")
@@ -159,6 +169,7 @@ class NumaviewApp(App[int]):
 
     def on_unmount(self) -> None:
         self.source.stop()
+        self.stop_recording()  # quitting closes the file
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -191,6 +202,7 @@ class NumaviewApp(App[int]):
             if f.seq > self._diagnosed_seq or f is frame:
                 self.findings = self.diagnoser.update(f)
                 self._diagnosed_seq = max(self._diagnosed_seq, f.seq)
+                self.record_frame(f, self.findings)
         new_errors = [e for e in frame.errors if e not in self._seen_errors]
         for e in new_errors[:3]:
             self._seen_errors.add(e)
@@ -281,6 +293,7 @@ class NumaviewApp(App[int]):
             ("Browse the findings", "focus_findings"),
             ("Pin the selected process (htop's a)", "pin_process"),
             ("Apply the selected finding's fix", "apply_fix"),
+            ("Record to a file / stop recording", "toggle_recording"),
             ("Help: every key", "show_help"),
         ):
             yield SystemCommand(title, HELP_TEXT[action], getattr(self, f"action_{action}"))
@@ -296,12 +309,15 @@ class NumaviewApp(App[int]):
 
     def _help_rows(self) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
-        for b in self.BINDINGS + ProcessTable.BINDINGS + FindingsPanel.BINDINGS:
+        for b in self.help_bindings() + ProcessTable.BINDINGS + FindingsPanel.BINDINGS:
             if isinstance(b, Binding):
-                what = HELP_TEXT.get(b.action, b.description or b.action)
-                rows.append((KEY_NAMES.get(b.key, b.key), what))
+                what = self.HELP_TEXTS.get(b.action, b.description or b.action)
+                rows.append((self.KEY_NAMES.get(b.key) or KEY_NAMES.get(b.key, b.key), what))
         rows += [("mouse", "click a process row or a CPU cell to select it; double-click: details")]
         return rows
+
+    def help_bindings(self) -> list[BindingType]:
+        return list(NumaviewApp.BINDINGS)
 
     def action_focus_findings(self) -> None:
         panel = self.query_one(FindingsPanel)
@@ -429,5 +445,9 @@ class NumaviewApp(App[int]):
 def make_app(
     source: FrameSource, *, charts: bool | None = None, pinner: Pinner | None = None
 ) -> NumaviewApp:
-    """The one factory the CLI and the tests use."""
+    """The one factory the CLI and the tests use; a recording gets the replay keys."""
+    if source.kind == "replay":
+        from numaview.tui.replay_app import ReplayApp  # imports this module
+
+        return ReplayApp(source, charts=charts, pinner=None)
     return NumaviewApp(source, charts=charts, pinner=pinner)

@@ -56,11 +56,14 @@ class HeaderBar(Widget, can_focus=False):
         # State first: at 80 columns the machine details are what gets cut.
         if self.kind == "simulated":
             text.append(" SIMULATED ", self.get_component_rich_style("header--sim"))
-        if self.paused:
+        if self.kind == "replay":  # paused or not, say it is a recording
+            state = " ⏸ REPLAY · PAUSED " if self.paused else " ▶ REPLAY "
+            style = "header--paused" if self.paused else "header--state"
+            text.append(state, self.get_component_rich_style(style))
+        elif self.paused:
             text.append(" PAUSED ", self.get_component_rich_style("header--paused"))
         else:
-            live = " ● LIVE " if self.kind != "replay" else " ▶ REPLAY "
-            text.append(live, self.get_component_rich_style("header--state"))
+            text.append(" ● LIVE ", self.get_component_rich_style("header--state"))
         nodes = len(t.nodes)
         text.append(
             f" {host} · Linux {kernel} · {cpu_text} · {nodes} node{'' if nodes == 1 else 's'}"
