@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import zlib
 from pathlib import Path
 
 import pytest
 
 from numaview.model.frame import Frame
-from numaview.record.format import RecordingError
+from numaview.record.format import RecordingError, decompress
 from numaview.record.reader import Reader
 from numaview.record.writer import Writer
 from tests.fakefs import FakeProcess, FakeThread
@@ -84,7 +83,7 @@ def topology_of(path: Path) -> object:
 def test_unchanged_rows_are_stored_once(made: tuple[Path, list[Frame]]) -> None:
     path, _frames = made
     con = sqlite3.connect(path)
-    blobs = [zlib.decompress(b) for (b,) in con.execute("SELECT data FROM frames ORDER BY seq")]
+    blobs = [decompress(b) for (b,) in con.execute("SELECT data FROM frames ORDER BY seq")]
     con.close()
     assert blobs[3].count(b'"name":"svc2"') == 0  # a reference, not a copy
     assert blobs[7].count(b'"name":"svc2"') == 1  # key frame (every 7): stored in full
@@ -117,7 +116,7 @@ def test_redact_leaves_no_command_line_or_user(tmp_path: Path) -> None:
     path = record(tmp_path / "red.nvr", rig, frames, redact=True)
     raw = path.read_bytes()
     con = sqlite3.connect(path)
-    raw += b"".join(zlib.decompress(b) for (b,) in con.execute("SELECT data FROM frames"))
+    raw += b"".join(decompress(b) for (b,) in con.execute("SELECT data FROM frames"))
     con.close()
     assert b"hunter2" not in raw and b"--id=" not in raw and b'"user":"root"' not in raw
     with Reader(path) as r:
@@ -204,3 +203,34 @@ def test_event_kinds_are_checked(tmp_path: Path) -> None:
         assert [e.kind for e in r.events()] == ["pin"] and len(r) == 0
         assert r.frame_at(0.0) is None
     assert os.path.exists(tmp_path / "e.nvr")
+
+
+def test_both_frame_codecs_decode() -> None:
+    """Frames are LZMA2 behind a tag; the first recordings' untagged zlib blobs still read."""
+    import zlib
+
+    from numaview.record.format import decode_frame
+
+    raw = b'{"version": 1, "cpus": [], "processes": []}'
+    assert decompress(zlib.compress(raw, 6)) == raw
+    assert decode_frame(zlib.compress(raw, 6))["version"] == 1
+
+
+def test_large_frames_take_lzma_and_round_trip() -> None:
+    import random
+
+    from numaview.record.format import LZMA_TAG, decode_frame, encode_frame
+
+    rng = random.Random(1)
+    d = {
+        "version": 1,
+        "cpus": [
+            {"id": i, "online": True, "busy_pct": round(rng.uniform(0, 100), 1)}
+            for i in range(4096)
+        ],
+        "processes": [],
+    }
+    blob = encode_frame(d, [])
+    assert blob[:1] == LZMA_TAG
+    back = decode_frame(blob)
+    assert back["cpus"] == d["cpus"] and back["version"] == 1

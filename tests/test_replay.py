@@ -234,3 +234,26 @@ def test_R_records_the_demo_and_m_marks_it(tmp_path: Path) -> None:
         marks = r.events("mark")
         assert [e.data["note"] for e in marks] == ["slow"]
         assert r.topology.host.hostname == "sim-2s-128"
+
+
+def test_next_and_previous_finding_change(recording: Path) -> None:
+    """From the start, } lands where the first findings are raised; { goes back before it."""
+
+    async def check(app: NumaviewApp, src: ReplaySource, pilot: Pilot[int]) -> None:
+        await pilot.press("space")  # paused: only the seeks move it
+        assert src.pos == 1 and not app.findings
+        await pilot.press("right_curly_bracket")
+        await pilot.pause()
+        first = src.pos
+        assert 3 <= first <= 10 and app.findings  # raised after 3 s of the leaks
+        assert any(m.startswith("raised ") and "cross-node:4121" in m for m in _messages(app))
+        await pilot.press("right", "right", "right")  # well into the leaky part
+        await pilot.pause()
+        there = src.pos
+        said = len(_messages(app))
+        await pilot.press("left_curly_bracket")
+        await pilot.pause()
+        assert first <= src.pos < there  # back to the last change before where it was
+        assert any(m.startswith(("raised ", "cleared ")) for m in _messages(app)[said:])
+
+    run_replay(recording, check)

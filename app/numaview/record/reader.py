@@ -3,12 +3,13 @@
 Read-only, so replaying a recording that is still being written (or was left
 by a killed recorder, its -wal beside it) is safe. Any damage, from a
 truncated copy to flipped bytes, ends in one RecordingError that says which
-frames are still good, never in a traceback from sqlite3, zlib or json.
+frames are still good, never in a traceback from sqlite3, zlib, lzma or json.
 """
 
 from __future__ import annotations
 
 import json
+import lzma
 import os
 import sqlite3
 import zlib
@@ -30,7 +31,15 @@ from numaview.record.format import (
     unpack_process,
 )
 
-DAMAGE = (sqlite3.DatabaseError, zlib.error, ValueError, KeyError, IndexError, TypeError)
+DAMAGE = (
+    sqlite3.DatabaseError,
+    zlib.error,
+    lzma.LZMAError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,9 +33,13 @@ REPLAY_HELP = {
     "replay_seek(60)": "forward 60 s",
     "replay_event(1)": "next event (pin, mark, sampler error)",
     "replay_event(-1)": "previous event",
+    "replay_finding(1)": "next moment the findings change (raised or cleared), within 10 min",
+    "replay_finding(-1)": "previous moment the findings changed, within 10 min",
     "replay_goto": "go to a time: seconds from the start or HH:MM:SS",
     "pin_process": "disabled in replay (this is a recording)",
 }
+FINDING_SCAN_S = 600.0  # how far a next/previous-finding seek looks
+
 REPLAY_BINDINGS: list[BindingType] = [
     Binding("full_stop", "replay_step(1)", "Step", show=False),
     Binding("comma", "replay_step(-1)", "Step back", show=False),
@@ -47,6 +51,8 @@ REPLAY_BINDINGS: list[BindingType] = [
     Binding("shift+right", "replay_seek(60)", "+60 s", show=False),
     Binding("n", "replay_event(1)", "Next event"),
     Binding("N", "replay_event(-1)", "Previous event", show=False),
+    Binding("right_curly_bracket", "replay_finding(1)", "Next finding change", show=False),
+    Binding("left_curly_bracket", "replay_finding(-1)", "Previous finding change", show=False),
     Binding("g", "replay_goto", "Go to"),
 ]
 REPLAY_KEY_NAMES = {
@@ -151,6 +157,50 @@ class ReplayApp(NumaviewApp):
         self.jumped(frame)
         what = event.data.get("note") or event.data.get("target") or event.data.get("error") or ""
         self.notify(f"{event.kind} {what}".strip(), timeout=4)
+
+    def action_replay_finding(self, direction: int) -> None:
+        """Seek to where the raised findings change, found by a throwaway Diagnoser.
+
+        Findings are recomputed, not read from the file (improved detectors
+        apply to old recordings), so the scan runs them over the frames; it is
+        bounded to FINDING_SCAN_S so a long recording cannot stall the screen.
+        """
+        cur = self.source.frame
+        if cur is None:
+            return
+        d = Diagnoser(self.topology)
+        if direction > 0:
+            for f in self.source.ring.window(HISTORY_S):
+                d.update(f)
+            now = {x.key for x in d.current()}
+            frames = self.source.reader.frames_between(cur.time + 1e-6, cur.time + FINDING_SCAN_S)
+            for f in frames:
+                keys = {x.key for x in d.update(f)}
+                if keys != now:
+                    self.jumped(self.source.seek(f.time))
+                    self._say_change(now, keys)
+                    return
+        else:
+            start = cur.time - FINDING_SCAN_S - HISTORY_S
+            change, before, prev = None, set(), None
+            for f in self.source.reader.frames_between(start, cur.time - 1e-6):
+                keys = {x.key for x in d.update(f)}
+                if prev is not None and keys != prev and f.time >= start + HISTORY_S:
+                    change, before = f, prev
+                prev = keys
+            if change is not None:
+                self.jumped(self.source.seek(change.time))
+                self._say_change(before, {x.key for x in self.findings})
+                return
+        self.notify("the findings do not change within 10 min that way", timeout=3)
+
+    def _say_change(self, before: set[str], after: set[str]) -> None:
+        raised = sorted(after - before)
+        cleared = sorted(before - after)
+        parts = [f"raised {', '.join(raised)}"] * bool(raised) + [
+            f"cleared {', '.join(cleared)}"
+        ] * bool(cleared)
+        self.notify("; ".join(parts) or "findings changed", timeout=5)
 
     def action_replay_goto(self) -> None:
         self.push_screen(
