@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from numaview import __version__
 from numaview.cli_pin import add_pin_parser
 from numaview.cli_record import add_record_parser
+from numaview.cli_stacks import add_stacks_parser
 
 if TYPE_CHECKING:
     from numaview.pinning.apply import Pinner
@@ -377,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     _diagnose_parser(sub)
     add_pin_parser(sub)
     add_record_parser(sub)
+    add_stacks_parser(sub)
 
     p = sub.add_parser(
         "demo",

@@ -36,6 +36,7 @@ from numaview.tui.widgets.header import HeaderBar
 from numaview.tui.widgets.heatmap import Heatmap
 from numaview.tui.widgets.nodes import NodePanel
 from numaview.tui.widgets.proctable import ProcessTable
+from numaview.tui.widgets.stacks import Dumper, default_dumper
 from numaview.tui.widgets.timeline import Timeline
 
 MIN_W, MIN_H = 40, 12
@@ -137,6 +138,10 @@ class NumaviewApp(RecorderMixin):
         self.selected_finding: Finding | None = None
         self._diagnosed_seq = 0
         self.pin_events: list[PinEvent] = []  # applied here, in order, for recording
+        # The detail view's `s` dumps through this (in a worker thread); tests replace it.
+        self.stack_dumper: Dumper = default_dumper(
+            source.kind, lambda pid: self.latest.process(pid) if self.latest else None
+        )
 
     # -- layout ----------------------------------------------------------------------
 
@@ -227,9 +232,11 @@ class NumaviewApp(RecorderMixin):
 
     def _update_selection(self) -> None:
         p = self._selected_process()
+        if isinstance(self.screen, ProcessScreen) and self.screen.process is not None:
+            p = self.screen.process  # the detail view's (and its stacks') threads' CPUs
         heatmap = self.query_one(Heatmap)
         nodes = self.query_one(NodePanel)
-        f = self.selected_finding
+        f = None if isinstance(self.screen, ProcessScreen) else self.selected_finding
         self.query_one(ProcessTable).set_marked(frozenset(f.pids) if f is not None else frozenset())
         if f is not None:
             procs = [self.frame.process(pid) for pid in f.pids] if self.frame else []
@@ -266,6 +273,7 @@ class NumaviewApp(RecorderMixin):
         screen = ProcessScreen(self.topology, p.pid, p.start_time)
         self.push_screen(screen)
         screen.show(frame)
+        self._update_selection()
 
     def on_findings_panel_selected(self, message: FindingsPanel.Selected) -> None:
         self.selected_finding = message.finding

@@ -4,6 +4,9 @@ Fed by the app with every frame, like the main screen; it never reads /proc
 itself (tui/ only reads frames). A process that exits keeps its last data on
 screen, marked as exited, so the numbers that led to opening it stay readable.
 The thread list is Line API: a JVM or a database can have thousands of threads.
+``s`` swaps it for the stacks view: the dump runs in a worker thread through
+``app.stack_dumper`` (py-spy stops the target for a few ms, and the UI must
+not wait on it; the demo and the tests inject a fake).
 """
 
 from __future__ import annotations
@@ -30,9 +33,13 @@ from numaview.model.labels import (
     short_bytes,
 )
 from numaview.model.topology import Topology
+from numaview.stacks.join import join
+from numaview.stacks.types import StackDump, StacksError
 from numaview.tui.widgets.proctable import HOT_PCT, IDLE_PCT, UNKNOWN, fit
+from numaview.tui.widgets.stacks import StacksDumped, StacksPanel, default_dumper
 
 BAR_W = 24
+STACKS_AUTO_S = 5.0  # S: dump again this often (each dump stops the target briefly)
 
 # title, width (0: the rest), right-aligned
 THREAD_COLUMNS = (
@@ -150,7 +157,8 @@ class ProcessScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
         Binding("q", "close", "Back"),
-        # "s" is reserved for the app: do not bind it here.
+        Binding("s", "show_stacks", "Stacks"),
+        Binding("S", "toggle_stacks_auto", "Auto stacks"),
     ]
 
     def __init__(self, topology: Topology, pid: int, start_time: float) -> None:
@@ -162,15 +170,23 @@ class ProcessScreen(Screen[None]):
         self.exited = False
         self.frame: Frame | None = None
         self._drawn: tuple[ProcessSample | None, bool] | None = None
+        self.stacks_shown = False
+        self.stack_dump: StackDump | None = None
+        self.stack_error: StacksError | None = None
+        self.stacks_auto = False
+        self._dumping = False
 
     def compose(self) -> ComposeResult:
         yield Static(f"process {self.pid}", id="proc-title")
         yield Static("", id="proc-summary")
         yield ThreadList(self.topology, id="proc-threads")
+        yield StacksPanel(id="proc-stacks")
 
     def on_mount(self) -> None:
+        self.query_one(StacksPanel).display = False
         self._draw()
         self.query_one(ThreadList).focus()
+        self._auto_timer = self.set_interval(STACKS_AUTO_S, self._auto_dump, pause=True)
 
     def show(self, frame: Frame) -> None:
         """Safe before mount: the app pushes the screen and feeds it the same frame at once."""
@@ -184,7 +200,81 @@ class ProcessScreen(Screen[None]):
             self._draw()
 
     def action_close(self) -> None:
+        if self.stacks_shown:  # esc: back to the thread list first
+            self.stacks_shown = False
+            self.query_one(StacksPanel).display = False
+            self.query_one(ThreadList).display = True
+            self.query_one(ThreadList).focus()
+            return
         self.dismiss(None)
+
+    # -- stacks ----------------------------------------------------------------------
+
+    def action_show_stacks(self) -> None:
+        """Show the stacks view, or dump again if it is shown."""
+        if not self.stacks_shown:
+            self.stacks_shown = True
+            self.query_one(ThreadList).display = False
+            panel = self.query_one(StacksPanel)
+            panel.display = True
+            panel.query_one("#stacks-table").focus()
+            self._draw_stacks()
+        self._start_dump()
+
+    def action_toggle_stacks_auto(self) -> None:
+        self.stacks_auto = not self.stacks_auto
+        if self.stacks_auto:
+            self._auto_timer.resume()
+            self.action_show_stacks()
+        else:
+            self._auto_timer.pause()
+        self._draw_stacks()
+
+    def _auto_dump(self) -> None:
+        if self.stacks_shown and self.stacks_auto:
+            self._start_dump()
+
+    def _start_dump(self) -> None:
+        if self._dumping or self.exited:
+            return
+        dumper = getattr(self.app, "stack_dumper", None) or default_dumper("live", lambda _: None)
+        self._dumping = True
+        pid = self.pid
+
+        def work() -> None:  # the worker thread: only dump and post back
+            try:
+                self.post_message(StacksDumped(pid, dumper(pid), None))
+            except StacksError as exc:
+                self.post_message(StacksDumped(pid, None, exc))
+
+        self.run_worker(work, thread=True, group="stacks", exit_on_error=False)
+        self._draw_stacks()
+
+    def on_stacks_dumped(self, message: StacksDumped) -> None:
+        self._dumping = False
+        self.stack_dump, self.stack_error = message.dump, message.error
+        if self.stack_error is not None and self.stack_error.reason != "not-python":
+            self.stack_dump = None
+        self._draw_stacks(rows=True)
+
+    def stacks_status(self) -> str:
+        auto = f"every {STACKS_AUTO_S:g} s" if self.stacks_auto else "off"
+        keys = f"s: dump again   S: auto-refresh ({auto})   esc: threads"
+        if self._dumping:
+            return f"dumping stacks…   {keys}"
+        if self.stack_error is not None:
+            return f"{self.stack_error.message}   {keys}"
+        d = self.stack_dump
+        if d is None:
+            return keys
+        return f"dump paused the process for {d.elapsed_s * 1000:.0f} ms   {keys}"
+
+    def _draw_stacks(self, rows: bool = False) -> None:
+        panel = self.query_one(StacksPanel)
+        panel.set_status(self.stacks_status())
+        if rows and self.process is not None:
+            node_of = {c.id: c.node for c in self.topology.cpus}
+            panel.show(join(self.process, self.stack_dump, node_of))
 
     def _draw(self) -> None:
         p = self.process
