@@ -856,18 +856,7 @@ def test_three_processes_crowding_one_cpu_are_seen_as_overlapping() -> None:
     topo = simulated_topology()
     ids = [c.id for c in topo.cpus]
     busy = [100.0 if c == 0 else 1.0 for c in ids]
-    cols = {
-        m: busy
-        for m in (
-            "busy_pct",
-            "user_pct",
-            "nice_pct",
-            "system_pct",
-            "iowait_pct",
-            "irq_pct",
-            "steal_pct",
-        )
-    }
+    cols = dict.fromkeys(CPU_METRICS, busy)
     procs = tuple(
         ProcessSample(
             pid=pid,

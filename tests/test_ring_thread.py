@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from numaview.model.frame import CpuTable, Frame, SystemSample
+from numaview.model.frame import CPU_METRICS, CpuTable, Frame, SystemSample
 from numaview.sampler.ring import RingBuffer, capacity_for
 from numaview.sampler.thread import SamplerThread, clamp_interval, next_tick
 
@@ -22,18 +22,7 @@ def frame(mono: float, seq: int = 0) -> Frame:
         cpus=CpuTable.build(
             [],
             [],
-            {
-                m: []
-                for m in (
-                    "busy_pct",
-                    "user_pct",
-                    "nice_pct",
-                    "system_pct",
-                    "iowait_pct",
-                    "irq_pct",
-                    "steal_pct",
-                )
-            },
+            {m: [] for m in CPU_METRICS},
         ),
         nodes=(),
         system=SystemSample(),

@@ -273,8 +273,8 @@ class ProcessReader:
             elapsed = mono - proc.status_mono if proc.status_reads else None
             if elapsed is not None and elapsed > 0:
                 proc.ctx_rates = (
-                    self._num(_rate(proc.ctx[0], ctx[0], elapsed)),
-                    self._num(_rate(proc.ctx[1], ctx[1], elapsed)),
+                    self._num(rate(proc.ctx[0], ctx[0], elapsed)),
+                    self._num(rate(proc.ctx[1], ctx[1], elapsed)),
                 )
             affinity = self.intern(status.cpus_allowed)
             affinity_changed = affinity is not proc.affinity
@@ -418,7 +418,7 @@ class ProcessReader:
         return out
 
 
-def _rate(old: int | None, new: int | None, dt: float | None) -> float | None:
+def rate(old: int | None, new: int | None, dt: float | None) -> float | None:
     if old is None or new is None or dt is None or dt <= 0:
         return None
     return round(max(new - old, 0) / dt, 1)

@@ -30,7 +30,7 @@ from numaview.model.frame import (
 from numaview.model.topology import Topology
 from numaview.sampler import procfs
 from numaview.sampler.fsroot import FsRoot
-from numaview.sampler.processes import CLK_TCK, PAGE_SIZE, ProcessReader, SamplerOptions
+from numaview.sampler.processes import CLK_TCK, PAGE_SIZE, ProcessReader, SamplerOptions, rate
 from numaview.sampler.sysfs import NODE_DIR, discover
 
 __all__ = ["CLK_TCK", "PAGE_SIZE", "Sampler", "SamplerOptions"]
@@ -76,6 +76,7 @@ class Sampler:
         self.processes = ProcessReader(self.fs, self._cpu_node, self.options)
         self._ids = tuple(c.id for c in self.topology.cpus)
         self._online: tuple[bool, ...] = ()
+        self._topo_online = {c.id: c.online for c in self.topology.cpus}
         self._errors: list[str] = []
 
     # -- public ----------------------------------------------------------------
@@ -133,12 +134,11 @@ class Sampler:
         rows: dict[str, list[float | None]] = {m: [] for m in CPU_METRICS}
         online: list[bool] = []
         busy: dict[int, float | None] = {}
-        topo_online = {c.id: c.online for c in self.topology.cpus}
         for cpu in ids:
             cur = stat.cpus.get(cpu) if stat else None
             old = prev.cpus.get(cpu) if prev else None
             # /proc/stat lists online CPUs; unreadable, it says nothing: keep the topology's word
-            online.append(cur is not None if stat is not None else topo_online[cpu])
+            online.append(cur is not None if stat is not None else self._topo_online[cpu])
             pct = _cpu_pcts(old, cur)
             for m in CPU_METRICS:
                 rows[m].append(pct.get(m))
@@ -146,7 +146,7 @@ class Sampler:
         part: dict[str, float | int | None] = {
             "procs_running": stat.procs_running if stat else None,
             "procs_blocked": stat.procs_blocked if stat else None,
-            "ctx_switches_per_s": _rate(
+            "ctx_switches_per_s": rate(
                 prev.ctxt if prev else None, stat.ctxt if stat else None, dt
             ),
         }
@@ -168,7 +168,7 @@ class Sampler:
             counters = procfs.parse_counters(text) if text is not None else {}
             prev = self._numastat.get(node.id, {})
             self._numastat[node.id] = counters
-            rates = {f"{k}_per_s": _rate(prev.get(k), counters.get(k), dt) for k in NUMASTAT_KEYS}
+            rates = {f"{k}_per_s": rate(prev.get(k), counters.get(k), dt) for k in NUMASTAT_KEYS}
             values = [busy[c] for c in node.cpus if busy.get(c) is not None]
             out.append(
                 NodeSample(
@@ -193,7 +193,7 @@ class Sampler:
         prev, self._vmstat = self._vmstat, vm
         out: dict[str, Any] = {"load": load, **part}
         for k in VMSTAT_KEYS:
-            out[f"{k}_per_s"] = _rate(prev.get(k), vm.get(k), dt)  # absent without NUMA
+            out[f"{k}_per_s"] = rate(prev.get(k), vm.get(k), dt)  # absent without NUMA
         cpu_psi = self.fs.read("proc/pressure/cpu")
         mem_psi = self.fs.read("proc/pressure/memory")
         cpu = procfs.parse_psi(cpu_psi) if cpu_psi else {}
@@ -202,12 +202,6 @@ class Sampler:
         out["psi_memory_some_avg10"] = mem.get("some")
         out["psi_memory_full_avg10"] = mem.get("full")
         return out
-
-
-def _rate(old: int | None, new: int | None, dt: float | None) -> float | None:
-    if old is None or new is None or dt is None or dt <= 0:
-        return None
-    return round(max(new - old, 0) / dt, 1)
 
 
 def _cpu_pcts(old: tuple[int, ...] | None, cur: tuple[int, ...] | None) -> dict[str, float | None]:
