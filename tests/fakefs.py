@@ -429,10 +429,15 @@ class FakeProc:
         }
         self.processes: dict[int, FakeProcess] = {}
         self._written_pids: set[int] = set()
+        # /proc/PID/schedstat: "on"; "zero" prints "0 0 0" (a kernel without
+        # sched_info); "off" leaves the file out (a kernel without schedstat).
+        self.schedstat = "on"
+        self.forks = 0  # /proc/stat "processes": grows with every add(), as the kernel's does
 
     def add(self, p: FakeProcess) -> FakeProcess:
         if not p.threads:
             p.threads = [FakeThread(tid=p.pid, name=p.name, cpu=p.affinity[0])]
+        self.forks += len(p.threads)
         self.processes[p.pid] = p
         return p
 
@@ -453,7 +458,7 @@ class FakeProc:
         lines += [
             f"ctxt {self.ctxt}",
             "btime 1764200000",
-            f"processes {len(self.processes)}",
+            f"processes {self.forks}",
             f"procs_running {self.procs_running}",
             f"procs_blocked {self.procs_blocked}",
         ]
@@ -509,6 +514,17 @@ class FakeProc:
                 main.cpu,
             ),
         )
+        if self.schedstat != "off":
+            # The main thread's own run time (ns), wait time and number of runs;
+            # every process ran at least once (to exec), so never "0 0 0".
+            ns = main.ticks * 10_000_000 + 500_000
+            runs = 1 + main.ticks + p.voluntary + p.involuntary
+            t.write(
+                f"{base}/schedstat",
+                "0 0 0\n" if self.schedstat == "zero" else f"{ns} 0 {runs}\n",
+            )
+        elif (t.root / base / "schedstat").exists():
+            t.remove(f"{base}/schedstat")
         t.write(f"{base}/cmdline", "" if p.kernel else "\x00".join(p.cmdline) + "\x00")
         t.write(
             f"{base}/status",

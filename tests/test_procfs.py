@@ -99,3 +99,11 @@ def test_numa_maps_sums_pages_per_node_with_page_sizes() -> None:
     assert by_node == {0: 4 * 4096, 1: 513 * 4096 + 2 * 2048 * 1024}
     assert policy == "bind:1"  # covers most resident bytes
     assert procfs.parse_numa_maps("") == ({}, None)
+
+
+def test_status_cpu_lists_are_parsed_once_and_shared() -> None:
+    text = "Name:\tx\nCpus_allowed_list:\t0-1023\nMems_allowed_list:\t0-15\n"
+    a = procfs.parse_pid_status(text)
+    b = procfs.parse_pid_status(text.replace("x", "y"))
+    assert a.cpus_allowed == tuple(range(1024)) and a.cpus_allowed is b.cpus_allowed
+    assert a.mems_allowed == tuple(range(16))

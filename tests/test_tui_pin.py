@@ -96,9 +96,12 @@ def test_a_pins_the_selected_process_to_node_0_and_the_machine_follows() -> None
         )
         assert picker.allowed == frozenset(NODE0)  # the map previews the target
         assert sim_pinner(app).events == [] and llama(app).affinity == NODE1  # dry run only
+        asked: list[int] = []
+        source.reread = asked.append  # type: ignore[method-assign,assignment]
         await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(top(app), PinScreen)
+        assert asked == [4121]  # the sampler reads it in full next tick, asleep or not
         [event] = sim_pinner(app).events
         assert event.pid == 4121 and event.cpus == NODE0 and app.pin_events == [event]
         assert any("pid 4121" in n and "node 0" in n for n in notes(app))  # event.summary()

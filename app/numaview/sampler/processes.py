@@ -1,9 +1,14 @@
 """Per-process sampling: the expensive half of a tick, so every read here earns its place.
 
-- Every process's /proc/PID/stat is read each tick (it is how we know who
-  ran); on the live /proc through file descriptors kept open (``pread`` costs
-  about half of open+read+close) and, when the text did not change, the
-  previous row is reused without parsing.
+- Who ran: a one-thread process's /proc/PID/schedstat (its run time in ns and
+  its number of runs, ~40 bytes; the kernel writes it in a quarter of the
+  time of stat) changes whenever it ran at all, so when it did not, stat is
+  not read and the previous row stands. Processes with several threads (their
+  schedstat covers the main thread only) and those whose schedstat changed
+  have /proc/PID/stat read; when its text did not change it is not parsed.
+  Both files are read through descriptors kept open (procfiles.py). Every
+  ``refresh_every`` ticks, spread by pid, each process's stat is read anyway:
+  RSS, parent and nice can change while a process sleeps.
 - status (affinity, context switches) and every thread's stat are read only
   for processes that ran since the last tick, limited to the busiest
   ``threads_top``, and for the rest on a slow rotation spread by pid. A
@@ -21,13 +26,14 @@ from __future__ import annotations
 
 import os
 import pwd
-import resource
 import time
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from numaview.model.frame import ProcessSample, ThreadSample, ThreadTable
 from numaview.sampler import procfs
 from numaview.sampler.fsroot import FsRoot
+from numaview.sampler.procfiles import ProcFiles
 
 try:
     CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -36,6 +42,7 @@ except (ValueError, OSError, AttributeError):  # pragma: no cover - non-Linux
     CLK_TCK, PAGE_SIZE = 100, 4096
 
 Key = tuple[int, int]  # (pid, start time in clock ticks)
+_ORDER = attrgetter("order")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,69 +80,35 @@ class _Proc:
     ticks: int
     last_seen: int
     key: Key = (0, 0)
-    stat_text: str = ""
-    same_text: bool = False  # this tick's stat is byte-identical to the last one
+    cpu_now: float | None = None  # this tick's CPU % (None: unknown yet)
+    active_now: bool = False  # its CPU time moved this tick (or it is new)
+    order: tuple[float, int, int] = (0.0, 0, 0)  # this tick's rank: -CPU %, -RSS, pid
+    rest_order: tuple[float, int, int] = (0.0, 0, 0)  # its rank when it did not run
+    stat_raw: bytes = b""
+    same_text: bool = False  # nothing moved this tick: stat byte-identical or not read
+    single: bool = False  # one thread: schedstat says whether it ran
+    sched_raw: bytes | None = None  # schedstat read just before the last stat read
     st: procfs.PidStat | None = None
     sample: ProcessSample | None = None
     user: str | None = None
     cmdline: str | None = None
     kernel: bool = False
-    status_tick: int = -(10**9)
+    forced: bool = False  # read in full this tick (reread())
     status_mono: float = 0.0
     status_reads: int = 0
+    status_hash: int = 0  # of the last status text: an idle turn with the same text skips all
     ctx: tuple[int | None, int | None] = (None, None)
     ctx_rates: tuple[float | None, float | None] = (None, None)
     affinity: tuple[int, ...] | None = None
     thread_ticks: dict[int, int] = field(default_factory=dict)
     thread_affinity: dict[int, tuple[int, ...] | None] = field(default_factory=dict)
+    thread_stats: dict[int, tuple[int, procfs.PidStat]] = field(
+        default_factory=dict
+    )  # by text hash
     thread_samples: ThreadTable | None = None
     numa: dict[int, int] | None = None
     numa_policy: str | None = None
     numa_mono: float | None = None
-
-
-class StatFiles:
-    """/proc/PID/stat through descriptors kept open between ticks (live /proc only).
-
-    A fake tree's files may be replaced under an open descriptor, so there it
-    opens each time; on procfs a descriptor of an exited process fails with
-    ESRCH and is reopened, so a reused pid is never read as the old one.
-    """
-
-    def __init__(self, fs: FsRoot) -> None:
-        self.fs = fs
-        self.live = os.path.realpath(fs.root) == "/"
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        self.capacity = max(0, min(soft // 2, 4096) - 64) if self.live else 0
-        self.fds: dict[str, int] = {}
-
-    def read(self, pid: str) -> str | None:
-        fd = self.fds.get(pid)
-        if fd is not None:
-            try:
-                return os.pread(fd, 4096, 0).decode("utf-8", "replace")
-            except OSError:
-                os.close(self.fds.pop(pid))
-        if len(self.fds) >= self.capacity:
-            return self.fs.read(f"proc/{pid}/stat", limit=4096)
-        try:
-            fd = os.open(self.fs.path(f"proc/{pid}/stat"), os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            return None
-        try:
-            text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
-        except OSError:
-            os.close(fd)
-            return None
-        self.fds[pid] = fd
-        return text
-
-    def forget(self, alive: set[str]) -> None:
-        for pid in [p for p in self.fds if p not in alive]:
-            os.close(self.fds.pop(pid))
-
-    def close(self) -> None:
-        self.forget(set())
 
 
 class ProcessReader:
@@ -143,7 +116,8 @@ class ProcessReader:
         self.fs = fs
         self.cpu_node = cpu_node
         self.options = options
-        self.stat_files = StatFiles(fs)
+        self.stat_files = ProcFiles(fs, "stat")
+        self.sched_files: ProcFiles | None = ProcFiles(fs, "schedstat")
         self.intern = Interner()
         self.procs: dict[Key, _Proc] = {}
         self.by_pid: dict[str, _Proc] = {}  # the newest process of each pid
@@ -152,54 +126,144 @@ class ProcessReader:
         self.uptime: float | None = None
         self.numa_tokens = options.numa_budget * 5.0  # seconds of reading allowed
         self.numa_mono: float | None = None
+        self.zero_rates = (self._num(0.0), self._num(0.0))
+        self.forks: int | None = None  # /proc/stat's fork count when /proc was last listed
+        self.names: list[str] | None = None  # the pids read last tick
+        self.wanted: set[int] = set()  # pids to read in full next tick
 
     # -- the tick ----------------------------------------------------------------------
 
     def read(
-        self, dt: float | None, mono: float
+        self, dt: float | None, mono: float, forks: int | None = None
     ) -> tuple[tuple[ProcessSample, ...], int, list[str]]:
+        """This tick's process rows; ``forks`` is /proc/stat's ``processes`` (see _names)."""
         self.tick += 1
-        entries = self.fs.listdir("proc")
-        if entries is None:
+        tick = self.tick
+        self._force_rereads()
+        names = self._names(forks)
+        if names is None:
             return (), 0, [f"processes: cannot list {self.fs.path('proc')}"]
         up_text = self.fs.read("proc/uptime")
         prev_uptime, self.uptime = self.uptime, procfs.parse_uptime(up_text) if up_text else None
-        seen: list[tuple[_Proc, Key, float | None, bool]] = []
-        names = [n for n in entries if n.isdigit()]
+        seen: list[_Proc] = []
+        alive: list[str] = []
         by_pid = self.by_pid
+        every = max(self.options.refresh_every, 1)
+        idle_pct = None if dt is None else 0.0
         for name in names:
-            text = self.stat_files.read(name)
-            if not text:
-                continue  # exited between listdir and read: not an error
             proc = by_pid.get(name)
-            if proc is not None and proc.stat_text == text:
-                # The usual case for an idle process: byte-identical, so the same
-                # process (same start time), no CPU time, nothing to parse.
-                proc.same_text, proc.last_seen = True, self.tick
-                seen.append((proc, proc.key, None if dt is None else 0.0, False))
-                continue
-            entry = self._stat(text, dt, prev_uptime)
-            if entry is not None:
-                by_pid[name] = entry[0]
-                seen.append(entry)
-        self.stat_files.forget(set(names))
-        for key in [k for k, s in self.procs.items() if s.last_seen != self.tick]:
+            sched = None
+            if self.sched_files is not None and (proc is None or proc.single):
+                # Read before stat, so a run between the two reads shows next tick.
+                sched = self.sched_files.read(name)
+                if (
+                    proc is not None
+                    and sched is not None
+                    and sched == proc.sched_raw
+                    and (tick + proc.key[0]) % every
+                ):
+                    # Did not run, and not its turn for a full read: as it was.
+                    proc.same_text, proc.last_seen, proc.active_now = True, tick, False
+                    proc.cpu_now, proc.order = idle_pct, proc.rest_order
+                    seen.append(proc)
+                    alive.append(name)
+                    continue
+                if sched is not None and sched.startswith(b"0 0 0"):
+                    self._no_schedstat()  # a kernel without sched_info
+                    sched = None
+            raw = self.stat_files.read(name)
+            if not raw:
+                continue  # exited between listdir and read: not an error
+            if sched is None and self.sched_files is not None and (proc is None or proc.single):
+                self._no_schedstat()  # stat but no schedstat: a kernel without it
+            if proc is not None and proc.stat_raw == raw:
+                # Byte-identical, so the same process (same start time), no CPU
+                # time, nothing to parse.
+                # If schedstat moved it ran, too briefly for a clock tick: its
+                # switches are read (status) though its CPU % is 0.
+                ran = sched is not None and proc.sched_raw is not None and sched != proc.sched_raw
+                proc.same_text, proc.last_seen, proc.active_now = not ran, tick, ran
+                proc.cpu_now, proc.order = idle_pct, proc.rest_order
+                proc.sched_raw = sched
+            else:
+                proc = self._stat(raw, dt, prev_uptime)
+                if proc is None:
+                    continue
+                by_pid[name] = proc
+                proc.sched_raw = sched if proc.single else None
+            seen.append(proc)
+            alive.append(name)
+        self.names = alive
+        alive_set = set(alive)
+        self.stat_files.forget(alive_set)
+        if self.sched_files is not None:
+            self.sched_files.forget(alive_set)
+        for key in [k for k, s in self.procs.items() if s.last_seen != tick]:
             gone = self.procs.pop(key)
             if by_pid.get(str(key[0])) is gone:
                 del by_pid[str(key[0])]
-        seen.sort(key=lambda s: (-(s[2] or 0.0), -s[0].st.rss_pages, s[1][0]))  # type: ignore[union-attr]
+        seen.sort(key=_ORDER)
         top = seen if self.options.top_n <= 0 else seen[: self.options.top_n]
         self._numa(top, mono)
         out = []
-        for rank, (proc, key, cpu_pct, active) in enumerate(top):
-            sample = self._process(proc, key, cpu_pct, active, rank, mono, dt)
+        for rank, proc in enumerate(top):
+            prev = proc.sample
+            if (
+                proc.same_text
+                and (tick + proc.key[0]) % every
+                and proc.status_reads != 1
+                and prev is not None
+                and prev.cpu_pct == 0.0
+                and prev.mem_by_node_bytes is proc.numa
+            ):
+                out.append(prev)  # nothing moved and not its turn: last tick's row
+                continue
+            sample = self._process(proc, rank, mono, dt)
             if sample is not None:
                 out.append(sample)
         return tuple(out), len(seen), []
 
-    def _stat(
-        self, text: str, dt: float | None, prev_uptime: float | None
-    ) -> tuple[_Proc, Key, float | None, bool] | None:
+    def reread(self, pid: int) -> None:
+        """Read this process in full next tick (say, just re-pinned while asleep).
+
+        Called from any thread: a set's add is atomic, and read() swaps the set.
+        """
+        self.wanted.add(pid)
+
+    def _force_rereads(self) -> None:
+        wanted, self.wanted = self.wanted, set()
+        for pid in wanted:
+            proc = self.by_pid.get(str(pid))
+            if proc is not None:
+                # Forget what the shortcuts compare against: stat, status and
+                # threads are all read and parsed this tick.
+                proc.sched_raw, proc.stat_raw, proc.status_hash = None, b"", 0
+                proc.forced = True
+
+    def _names(self, forks: int | None) -> list[str] | None:
+        """The pids to read: last tick's, when no process or thread was created since.
+
+        /proc/stat's ``processes`` counts every fork and clone since boot, so
+        while it stands still no new pid can exist and listing /proc (0.6 ms
+        with ~370 processes at 1 Hz, more than reading all their schedstat)
+        is skipped; processes that exited fail their read and drop out.
+        """
+        if forks is not None and forks == self.forks and self.names is not None:
+            return self.names
+        self.forks = forks
+        entries = self.fs.listdir("proc")
+        if entries is None:
+            self.names = None
+            return None
+        return [n for n in entries if n.isdigit()]
+
+    def _no_schedstat(self) -> None:
+        if self.sched_files is not None:
+            self.sched_files.close()
+            self.sched_files = None
+
+    def _stat(self, raw: bytes, dt: float | None, prev_uptime: float | None) -> _Proc | None:
+        text = raw.decode("utf-8", "replace")
         close = text.rfind(")")
         pid_text = text[: text.find(" ")]
         if close < 0 or not pid_text.isdigit():
@@ -209,7 +273,7 @@ class ProcessReader:
             return None
         key = (int(pid_text), int(start_field[19]))
         proc = self.procs.get(key)
-        if proc is not None and proc.stat_text == text:
+        if proc is not None and proc.stat_raw == raw:
             st = proc.st  # nothing changed: no parse
         else:
             st = procfs.parse_pid_stat(text)
@@ -226,36 +290,27 @@ class ProcessReader:
         active = proc is None or ticks != proc.ticks
         if proc is None:
             proc = self.procs[key] = _Proc(ticks=ticks, last_seen=self.tick, key=key)
-        proc.same_text = proc.stat_text == text
-        proc.ticks, proc.last_seen, proc.stat_text, proc.st = ticks, self.tick, text, st
-        return proc, key, cpu_pct, active
+        proc.same_text = proc.stat_raw == raw
+        proc.ticks, proc.last_seen, proc.stat_raw, proc.st = ticks, self.tick, raw, st
+        proc.single = st.num_threads == 1
+        proc.cpu_now, proc.active_now = cpu_pct, active
+        proc.rest_order = (0.0, -st.rss_pages, key[0])
+        proc.order = (-cpu_pct, -st.rss_pages, key[0]) if cpu_pct else proc.rest_order
+        return proc
 
     def _process(
-        self,
-        proc: _Proc,
-        key: Key,
-        cpu_pct: float | None,
-        active: bool,
-        rank: int,
-        mono: float,
-        dt: float | None,
+        self, proc: _Proc, rank: int, mono: float, dt: float | None
     ) -> ProcessSample | None:
+        cpu_pct, active = proc.cpu_now, proc.active_now
         st = proc.st
         assert st is not None
         pid = st.pid
         base = f"proc/{pid}"
         first = proc.sample is None
         every = max(self.options.refresh_every, 1)
-        due = (self.tick + pid) % every == 0 or proc.status_reads == 1
-        prev = proc.sample
-        if (
-            proc.same_text
-            and not due
-            and prev is not None
-            and prev.cpu_pct == 0.0
-            and prev.mem_by_node_bytes is proc.numa
-        ):
-            return prev  # nothing moved and not its turn: the same row as last tick
+        due = (self.tick + pid) % every == 0 or proc.status_reads == 1 or proc.forced
+        proc.forced = False
+        prev = proc.sample  # read() already reused the rows of the idle and not due
         if first:
             proc.kernel = bool(st.flags & procfs.PF_KTHREAD)
             raw = self.fs.read(f"{base}/cmdline", limit=8192)
@@ -264,6 +319,28 @@ class ProcessReader:
             text = self.fs.read(f"{base}/status")
             if text is None:
                 return None  # gone mid-read
+            digest = hash(text)
+            if (
+                digest == proc.status_hash
+                and not active
+                and proc.same_text
+                and (proc.single or proc.status_reads > 1)
+            ):
+                # An idle process's turn and its status as it was: the same
+                # counts (so no switches), affinity and owner. No parse, and its
+                # threads did not run either.
+                proc.status_mono, proc.status_reads = mono, proc.status_reads + 1
+                proc.ctx_rates = self.zero_rates
+                if (
+                    prev is not None
+                    and prev.cpu_pct == 0.0
+                    and prev.ctx_voluntary_per_s == 0.0
+                    and prev.ctx_involuntary_per_s == 0.0
+                    and prev.mem_by_node_bytes is proc.numa
+                ):
+                    return prev
+                return self._row(proc, st, cpu_pct)
+            proc.status_hash = digest
             status = procfs.parse_pid_status(text)
             if status.uid is not None and proc.user is None:
                 proc.user = self._user(status.uid)
@@ -284,6 +361,11 @@ class ProcessReader:
             threads_now = active and rank < self.options.threads_top
             if self.options.threads and not proc.kernel and (first or due or threads_now):
                 self._threads(proc, st, base, dt, first or due or affinity_changed)
+        return self._row(proc, st, cpu_pct)
+
+    def _row(self, proc: _Proc, st: procfs.PidStat, cpu_pct: float | None) -> ProcessSample:
+        """The process's row from what is known of it; the last row when nothing differs."""
+        pid = st.pid
         threads = proc.thread_samples
         own = (st.processor,) if st.processor is not None else ()
         last: tuple[int, ...] = self.intern(threads.last_cpus if threads else own)  # type: ignore[assignment]
@@ -332,14 +414,23 @@ class ProcessReader:
             return
         samples = []
         ticks: dict[int, int] = {}
+        parsed: dict[int, tuple[int, procfs.PidStat]] = {}
         for name in sorted((t for t in tids if t.isdigit()), key=int):
             tid = int(name)
             tst = stats.get(tid)
             if tst is None:
                 text = self.fs.read(f"{base}/task/{name}/stat")
-                tst = procfs.parse_pid_stat(text) if text else None
-            if tst is None:
-                continue  # the thread exited
+                if not text:
+                    continue  # the thread exited
+                digest = hash(text)
+                old = proc.thread_stats.get(tid)
+                # An idle thread of a busy pool: the same text, parsed last time.
+                tst = (
+                    old[1] if old is not None and old[0] == digest else procfs.parse_pid_stat(text)
+                )
+                if tst is None:
+                    continue
+                parsed[tid] = (digest, tst)
             t = tst.utime + tst.stime
             ticks[tid] = t
             before = proc.thread_ticks.get(tid)
@@ -357,16 +448,18 @@ class ProcessReader:
                 state=tst.state,
                 last_cpu=tst.processor,
                 cpu_pct=pct,
-                affinity=None if aff is None or aff == proc.affinity else aff,
+                affinity=None
+                if aff is None or aff is proc.affinity or aff == proc.affinity
+                else aff,
             )
             samples.append(sample)
-        proc.thread_ticks = ticks
+        proc.thread_ticks, proc.thread_stats = ticks, parsed
         proc.thread_affinity = {t: a for t, a in proc.thread_affinity.items() if t in ticks}
         fresh = ThreadTable(samples, self.intern)
         if proc.thread_samples is None or fresh != proc.thread_samples:
             proc.thread_samples = fresh
 
-    def _numa(self, top: list[tuple[_Proc, Key, float | None, bool]], mono: float) -> None:
+    def _numa(self, top: list[_Proc], mono: float) -> None:
         """numa_maps of the K largest processes: each not too often, all within a CPU budget."""
         opts = self.options
         if self.numa_mono is not None:
@@ -378,16 +471,13 @@ class ProcessReader:
         if opts.numa_k <= 0:
             return
         largest = sorted(
-            (s for s in top if not s[0].kernel and s[0].st is not None),
-            key=lambda s: -s[0].st.rss_pages,  # type: ignore[union-attr]
+            (p for p in top if not p.kernel and p.st is not None),
+            key=lambda p: -p.st.rss_pages,  # type: ignore[union-attr]
         )[: opts.numa_k]
-        due = [
-            s
-            for s in largest
-            if s[0].numa_mono is None or mono - s[0].numa_mono >= opts.numa_every_s
-        ]
-        due.sort(key=lambda s: s[0].numa_mono or -1.0)  # never read first
-        for proc, key, _, _ in due[: opts.numa_per_tick]:
+        due = [p for p in largest if p.numa_mono is None or mono - p.numa_mono >= opts.numa_every_s]
+        due.sort(key=lambda p: p.numa_mono or -1.0)  # never read first
+        for proc in due[: opts.numa_per_tick]:
+            key = proc.key
             if self.numa_tokens <= 0:
                 break
             proc.numa_mono = mono  # also on failure: do not retry every tick

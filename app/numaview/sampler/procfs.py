@@ -27,12 +27,13 @@ class ProcStat:
     procs_running: int | None
     procs_blocked: int | None
     btime: int | None
+    forks: int | None = None  # "processes": forks and clones since boot
 
 
 def parse_proc_stat(text: str) -> ProcStat:
     """Per-CPU lines by their ``cpuN`` label: offline CPUs are simply absent."""
     cpus: dict[int, tuple[int, ...]] = {}
-    ctxt = running = blocked = btime = None
+    ctxt = running = blocked = btime = forks = None
     for line in text.splitlines():
         if line.startswith("cpu"):
             label, _, rest = line.partition(" ")
@@ -52,7 +53,9 @@ def parse_proc_stat(text: str) -> ProcStat:
             blocked = _int(line[14:])
         elif line.startswith("btime "):
             btime = _int(line[6:])
-    return ProcStat(cpus, ctxt, running, blocked, btime)
+        elif line.startswith("processes "):
+            forks = _int(line[10:])
+    return ProcStat(cpus, ctxt, running, blocked, btime, forks)
 
 
 def _int(text: str) -> int | None:
@@ -179,18 +182,31 @@ def _field(text: str, key: str) -> str | None:
     return text[start : end if end >= 0 else len(text)].strip()
 
 
+_LISTS: dict[str, CpuList] = {}  # the few distinct masks a machine has, parsed once
+
+
+def _cpulist(text: str) -> CpuList:
+    """parse_cpulist, remembered: "0-1023" is 1024 ints, and every thread's status has it."""
+    got = _LISTS.get(text)
+    if got is None:
+        if len(_LISTS) >= 4096:
+            _LISTS.clear()
+        got = _LISTS[text] = parse_cpulist(text)
+    return got
+
+
 def parse_pid_status(text: str) -> PidStatus:
     """The five fields numaview uses out of ~55; read for hundreds of processes a tick."""
     uid_s = _field(text, "\nUid:")
     uid = int(uid_s.split()[0]) if uid_s and uid_s.split()[0].isdigit() else None
     try:
         cpus_s = _field(text, "\nCpus_allowed_list:")
-        cpus = parse_cpulist(cpus_s) if cpus_s is not None else None
+        cpus = _cpulist(cpus_s) if cpus_s is not None else None
     except ValueError:
         cpus = None
     try:
         mems_s = _field(text, "\nMems_allowed_list:")
-        mems = parse_cpulist(mems_s) if mems_s is not None else None
+        mems = _cpulist(mems_s) if mems_s is not None else None
     except ValueError:
         mems = None
     vol_s = _field(text, "\nvoluntary_ctxt_switches:")

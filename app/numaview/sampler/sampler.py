@@ -89,7 +89,8 @@ class Sampler:
         cpus, busy, system_part = self._cpus(dt)
         nodes = self._nodes(dt, busy)
         system = self._system(dt, system_part)
-        processes, total, errors = self.processes.read(dt, mono)
+        forks = self._stat.forks if self._stat is not None else None
+        processes, total, errors = self.processes.read(dt, mono, forks)
         self._errors.extend(errors)
         self._tick += 1
         self._mono = mono
@@ -115,6 +116,10 @@ class Sampler:
             ),
             seq=self._tick,
         )
+
+    def reread(self, pid: int) -> None:
+        """Read this process in full at the next tick (its affinity just changed, say)."""
+        self.processes.reread(pid)
 
     # -- machine-wide ------------------------------------------------------------
 

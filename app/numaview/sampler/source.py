@@ -56,6 +56,9 @@ class SampledSource:
     def stop(self) -> None:
         self._thread.stop()
 
+    def reread(self, pid: int) -> None:
+        _reread(self.sampler, pid)
+
 
 class ManualSource:
     """A FrameSource driven by hand: each ``push()`` samples once and delivers the frame.
@@ -95,6 +98,9 @@ class ManualSource:
     def stop(self) -> None:
         self.started = False
 
+    def reread(self, pid: int) -> None:
+        _reread(self.sampler, pid)
+
     def push(self, count: int = 1) -> Frame:
         """Advance the clock by one interval (if we own it), sample, deliver; returns the last frame."""
         frame = None
@@ -107,3 +113,10 @@ class ManualSource:
                 self._on_frame(frame)
         assert frame is not None
         return frame
+
+
+def _reread(sampler: Sampling, pid: int) -> None:
+    """Have the sampler read this process in full next tick, if it can (the live one can)."""
+    reread = getattr(sampler, "reread", None)
+    if reread is not None:
+        reread(pid)

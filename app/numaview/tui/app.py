@@ -375,6 +375,9 @@ class NumaviewApp(RecorderMixin):
         if event is None:
             return  # cancelled: nothing changed
         self.pin_events.append(event)
+        reread = getattr(self.source, "reread", None)
+        if reread is not None:  # an idle process's new mask shows next tick, not on its turn
+            reread(event.pid)
         self.notify(event.summary(), title="undo" if event.undo else "pinned", timeout=8)
         shown = self.latest or self.frame
         if shown is not None:

