@@ -28,6 +28,7 @@ class Reads:
 
     def __init__(self, reader: ProcessReader) -> None:
         self.n: Counter[str] = Counter()
+        self.paths: list[str] = []
         self.reader = reader
         self._wrap(reader.stat_files, "pid stat")
         if reader.sched_files is not None:
@@ -41,6 +42,7 @@ class Reads:
 
         def counted_read(rel: str, limit: int = 65536) -> str | None:
             self.n[rel.rsplit("/", 1)[-1]] += 1
+            self.paths.append(rel)
             return read(rel, limit)
 
         reader.fs.listdir = counted_listdir  # type: ignore[method-assign]
@@ -302,3 +304,56 @@ def test_reread_on_the_live_machine_after_setting_affinity() -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_switch_rates_drop_to_zero_the_tick_a_process_stops_running(tmp_path: Path) -> None:
+    rig, procs = idle_rig(tmp_path, refresh_every=1000)
+    procs[9].voluntary += 30
+    procs[9].involuntary += 6
+    procs[9].threads[0].ticks += 20
+    s = rig.tick().process(3009)
+    assert s is not None and (s.ctx_voluntary_per_s, s.ctx_involuntary_per_s) == (30.0, 6.0)
+    s = rig.tick().process(3009)  # asleep all second: schedstat's run count stood still
+    assert s is not None and s.cpu_pct == 0.0
+    assert (s.ctx_voluntary_per_s, s.ctx_involuntary_per_s) == (0.0, 0.0)
+
+
+@pytest.mark.real
+def test_live_idle_turns_ask_the_kernel_for_the_mask_instead_of_reading_status() -> None:
+    from numaview.sampler.sampler import Sampler
+
+    cpus = sorted(os.sched_getaffinity(0))
+    sleepers = [subprocess.Popen(["sleep", "60"]) for _ in range(5)]
+    mine = [f"proc/{p.pid}/status" for p in sleepers]
+    try:
+        sampler = Sampler("/", options=SamplerOptions(refresh_every=1))  # every tick a turn
+        sampler.sample()
+        sampler.sample()
+        reads = Reads(sampler.processes)
+        f = sampler.sample()
+        assert not set(mine) & set(reads.paths)  # asleep, mask unchanged: no status read
+        assert all(f.process(p.pid) is not None for p in sleepers)
+        os.sched_setaffinity(sleepers[0].pid, {cpus[-1]})
+        f = sampler.sample()
+        assert mine[0] in reads.paths and mine[1] not in reads.paths
+        s0, s1 = f.process(sleepers[0].pid), f.process(sleepers[1].pid)
+        assert s0 is not None and s0.affinity == (cpus[-1],)  # a changed mask: status read
+        assert s1 is not None and s1.affinity == tuple(cpus) and s1.ctx_voluntary_per_s == 0.0
+    finally:
+        for p in sleepers:
+            p.kill()
+            p.wait()
+
+
+def test_one_missing_schedstat_does_not_give_schedstat_up(tmp_path: Path) -> None:
+    rig, procs = idle_rig(tmp_path, n=20, refresh_every=1000)
+    procs[4].threads[0].ticks += 10
+    rig.clock.advance(1.0)
+    rig.fp.write()
+    (rig.m.root / "proc/3004/schedstat").unlink()  # say, a pid reused between two reads
+    s = rig.sampler.sample().process(3004)
+    assert s is not None and s.cpu_pct == 10.0  # read through stat
+    assert rig.sampler.processes.sched_files is not None
+    procs[4].threads[0].ticks += 5
+    s = rig.tick().process(3004)
+    assert s is not None and s.cpu_pct == 5.0
