@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import heapq
 import os
 import pwd
 import time
@@ -43,6 +44,7 @@ except (ValueError, OSError, AttributeError):  # pragma: no cover - non-Linux
 
 Key = tuple[int, int]  # (pid, start time in clock ticks)
 _ORDER = attrgetter("order")
+_REST = attrgetter("rest_order")
 SCHED_MISSES = 8  # processes with stat but no schedstat before schedstat is given up
 
 
@@ -381,6 +383,14 @@ class ProcessReader:
         (rates 0), affinity and owner. No parse, and its threads did not run either."""
         proc.status_mono, proc.status_reads = mono, proc.status_reads + 1
         proc.ctx_rates = self.zero_rates
+        prev = proc.sample
+        if (
+            prev is not None
+            and prev.cpu_pct == self._num(cpu_pct)
+            and (prev.ctx_voluntary_per_s, prev.ctx_involuntary_per_s) == proc.ctx_rates
+            and prev.mem_by_node_bytes is proc.numa
+        ):
+            return prev  # stat and mask as they were: the row cannot differ
         return self._row(proc, st, cpu_pct)
 
     def _row(self, proc: _Proc, st: procfs.PidStat, cpu_pct: float | None) -> ProcessSample:
@@ -490,10 +500,8 @@ class ProcessReader:
         self.numa_mono = mono
         if opts.numa_k <= 0:
             return
-        largest = sorted(
-            (p for p in top if not p.kernel and p.st is not None),
-            key=lambda p: -p.st.rss_pages,  # type: ignore[union-attr]
-        )[: opts.numa_k]
+        # rest_order is (0, -RSS, pid): the smallest are the largest in memory.
+        largest = [p for p in heapq.nsmallest(opts.numa_k, top, key=_REST) if not p.kernel]
         due = [p for p in largest if p.numa_mono is None or mono - p.numa_mono >= opts.numa_every_s]
         due.sort(key=lambda p: p.numa_mono or -1.0)  # never read first
         for proc in due[: opts.numa_per_tick]:
