@@ -14,119 +14,37 @@
   ``threads_top``, and for the rest on a slow rotation spread by pid. A
   process whose CPU time did not move had no thread run, so its threads' last
   CPUs are still right. One-thread processes need no task/ reads at all.
-- numa_maps walks the target's page tables and can stall it (measured: 43 ms
-  to read a 4 GiB process; its allocator stalled up to 47 ms), so it is read
-  for the K largest processes only, each at most every ``numa_every_s``, and
-  all of them together within a CPU budget (a token bucket).
+- numa_maps of the largest processes, within a CPU budget: numareader.py.
 - Values that repeat (CPU lists, names, percentages) are shared objects, and
   unchanged rows are the previous frame's objects: an hour of frames fits.
 """
 
 from __future__ import annotations
 
-import heapq
 import os
-import pwd
-import time
-from dataclasses import dataclass, field
 from operator import attrgetter
 
-from numaview.model.frame import ProcessSample, ThreadSample, ThreadTable
+from numaview.model.frame import ProcessSample
 from numaview.sampler import procfs
 from numaview.sampler.fsroot import FsRoot
+from numaview.sampler.numareader import NumaReader
 from numaview.sampler.procfiles import ProcFiles
+from numaview.sampler.procstate import (
+    CLK_TCK,
+    PAGE_SIZE,
+    Interner,
+    Key,
+    ProcState,
+    SamplerOptions,
+    rate,
+)
+from numaview.sampler.threadreader import read_threads
+from numaview.sampler.users import UserNames
 
-try:
-    CLK_TCK = os.sysconf("SC_CLK_TCK")
-    PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-except (ValueError, OSError, AttributeError):  # pragma: no cover - non-Linux
-    CLK_TCK, PAGE_SIZE = 100, 4096
+__all__ = ["CLK_TCK", "PAGE_SIZE", "ProcessReader", "SamplerOptions", "rate"]
 
-Key = tuple[int, int]  # (pid, start time in clock ticks)
 _ORDER = attrgetter("order")
-_REST = attrgetter("rest_order")
 SCHED_MISSES = 8  # processes with stat but no schedstat before schedstat is given up
-
-
-@dataclass(frozen=True, slots=True)
-class SamplerOptions:
-    top_n: int = 300  # processes kept per frame (by CPU); 0 = all
-    numa_k: int = 10  # largest processes whose numa_maps are read
-    numa_every_s: float = 10.0  # each of them at most this often
-    numa_per_tick: int = 2  # at most this many reads per tick
-    numa_budget: float = 0.002  # and at most this share of one core on them
-    refresh_every: int = 10  # idle processes' status/threads re-read every N ticks
-    threads: bool = True  # read per-thread data
-    threads_top: int = 32  # busiest processes whose threads are read every tick
-
-
-class Interner:
-    """One shared object per distinct value: CPU lists, names, rounded numbers."""
-
-    def __init__(self, limit: int = 50_000) -> None:
-        self._table: dict[object, object] = {}
-        self._limit = limit
-
-    def __call__(self, value: object) -> object:
-        got = self._table.get(value)
-        if got is None:
-            if len(self._table) >= self._limit:
-                self._table.clear()
-            self._table[value] = got = value
-        return got
-
-
-@dataclass(slots=True)
-class _Proc:
-    """What the sampler remembers of one process between ticks."""
-
-    ticks: int
-    last_seen: int
-    key: Key = (0, 0)
-    cpu_now: float | None = None  # this tick's CPU % (None: unknown yet)
-    active_now: bool = False  # its CPU time moved this tick (or it is new)
-    order: tuple[float, int, int] = (0.0, 0, 0)  # this tick's rank: -CPU %, -RSS, pid
-    rest_order: tuple[float, int, int] = (0.0, 0, 0)  # its rank when it did not run
-    stat_raw: bytes = b""
-    same_text: bool = False  # nothing moved this tick: stat byte-identical or not read
-    single: bool = False  # one thread: schedstat says whether it ran
-    sched_raw: bytes | None = None  # schedstat read just before the last stat read
-    st: procfs.PidStat | None = None
-    sample: ProcessSample | None = None
-    user: str | None = None
-    cmdline: str | None = None
-    kernel: bool = False
-    forced: bool = False  # read in full this tick (reread())
-    quiet: bool = False  # schedstat proved it did not run at all this tick
-    status_mono: float = 0.0
-    status_reads: int = 0
-    status_hash: int = 0  # of the last status text: an idle turn with the same text skips all
-    ctx: tuple[int | None, int | None] = (None, None)
-    ctx_rates: tuple[float | None, float | None] = (None, None)
-    affinity: tuple[int, ...] | None = None
-    thread_ticks: dict[int, int] = field(default_factory=dict)
-    thread_affinity: dict[int, tuple[int, ...] | None] = field(default_factory=dict)
-    thread_stats: dict[int, tuple[int, procfs.PidStat]] = field(
-        default_factory=dict
-    )  # by text hash
-    thread_samples: ThreadTable | None = None
-    numa: dict[int, int] | None = None
-    numa_policy: str | None = None
-    numa_mono: float | None = None
-
-    def rested(
-        self,
-        tick: int,
-        idle_pct: float | None,
-        zero_rates: tuple[float | None, float | None] | None,
-    ) -> None:
-        """It did not run this tick; with ``zero_rates`` schedstat proves it never
-        switched either (its run count stood still), so its switch rates are 0."""
-        self.same_text, self.last_seen, self.active_now = True, tick, False
-        self.cpu_now, self.order = idle_pct, self.rest_order
-        self.quiet = zero_rates is not None
-        if zero_rates is not None:
-            self.ctx_rates = zero_rates
 
 
 class ProcessReader:
@@ -137,13 +55,12 @@ class ProcessReader:
         self.stat_files = ProcFiles(fs, "stat")
         self.sched_files: ProcFiles | None = ProcFiles(fs, "schedstat")
         self.intern = Interner()
-        self.procs: dict[Key, _Proc] = {}
-        self.by_pid: dict[str, _Proc] = {}  # the newest process of each pid
-        self.users: dict[int, str] = {}
+        self.procs: dict[Key, ProcState] = {}
+        self.by_pid: dict[str, ProcState] = {}  # the newest process of each pid
+        self.users = UserNames(fs, self.stat_files.live)
         self.tick = 0
         self.uptime: float | None = None
-        self.numa_tokens = options.numa_budget * 5.0  # seconds of reading allowed
-        self.numa_mono: float | None = None
+        self.numa = NumaReader(fs, options)
         self.zero_rates: tuple[float | None, float | None] = (self._num(0.0), self._num(0.0))
         self.forks: int | None = None  # /proc/stat's fork count when /proc was last listed
         self.names: list[str] | None = None  # the pids read last tick
@@ -164,7 +81,7 @@ class ProcessReader:
             return (), 0, [f"processes: cannot list {self.fs.path('proc')}"]
         up_text = self.fs.read("proc/uptime")
         prev_uptime, self.uptime = self.uptime, procfs.parse_uptime(up_text) if up_text else None
-        seen: list[_Proc] = []
+        seen: list[ProcState] = []
         alive: list[str] = []
         by_pid = self.by_pid
         every = max(self.options.refresh_every, 1)
@@ -232,7 +149,7 @@ class ProcessReader:
                 del by_pid[str(key[0])]
         seen.sort(key=_ORDER)
         top = seen if self.options.top_n <= 0 else seen[: self.options.top_n]
-        self._numa(top, mono)
+        self.numa.read(top, mono)
         out = []
         for rank, proc in enumerate(top):
             prev = proc.sample
@@ -291,7 +208,7 @@ class ProcessReader:
             self.sched_files.close()
             self.sched_files = None
 
-    def _stat(self, raw: bytes, dt: float | None, prev_uptime: float | None) -> _Proc | None:
+    def _stat(self, raw: bytes, dt: float | None, prev_uptime: float | None) -> ProcState | None:
         text = raw.decode("utf-8", "replace")
         close = text.rfind(")")
         pid_text = text[: text.find(" ")]
@@ -318,7 +235,7 @@ class ProcessReader:
                 cpu_pct = ticks / CLK_TCK / dt * 100  # born during this tick
         active = proc is None or ticks != proc.ticks
         if proc is None:
-            proc = self.procs[key] = _Proc(ticks=ticks, last_seen=self.tick, key=key)
+            proc = self.procs[key] = ProcState(ticks=ticks, last_seen=self.tick, key=key)
         proc.same_text = proc.stat_raw == raw
         proc.ticks, proc.last_seen, proc.stat_raw, proc.st = ticks, self.tick, raw, st
         proc.single, proc.quiet = st.num_threads == 1, False
@@ -328,7 +245,7 @@ class ProcessReader:
         return proc
 
     def _process(
-        self, proc: _Proc, rank: int, mono: float, dt: float | None
+        self, proc: ProcState, rank: int, mono: float, dt: float | None
     ) -> ProcessSample | None:
         cpu_pct, active = proc.cpu_now, proc.active_now
         st = proc.st
@@ -356,7 +273,7 @@ class ProcessReader:
             proc.status_hash = digest
             status = procfs.parse_pid_status(text)
             if status.uid is not None and proc.user is None:
-                proc.user = self._user(status.uid)
+                proc.user = self.users(status.uid)
             if status.kthread is not None:
                 proc.kernel = status.kthread
             ctx = (status.voluntary_ctxt, status.nonvoluntary_ctxt)
@@ -373,11 +290,20 @@ class ProcessReader:
             proc.status_reads += 1
             threads_now = active and rank < self.options.threads_top
             if self.options.threads and not proc.kernel and (first or due or threads_now):
-                self._threads(proc, st, base, dt, first or due or affinity_changed)
+                read_threads(
+                    self.fs,
+                    self.intern,
+                    self._num,
+                    proc,
+                    st,
+                    base,
+                    dt,
+                    first or due or affinity_changed,
+                )
         return self._row(proc, st, cpu_pct)
 
     def _idle_turn(
-        self, proc: _Proc, st: procfs.PidStat, cpu_pct: float | None, mono: float
+        self, proc: ProcState, st: procfs.PidStat, cpu_pct: float | None, mono: float
     ) -> ProcessSample:
         """An idle process's turn, and its status as it was: the same switch counts
         (rates 0), affinity and owner. No parse, and its threads did not run either."""
@@ -393,7 +319,7 @@ class ProcessReader:
             return prev  # stat and mask as they were: the row cannot differ
         return self._row(proc, st, cpu_pct)
 
-    def _row(self, proc: _Proc, st: procfs.PidStat, cpu_pct: float | None) -> ProcessSample:
+    def _row(self, proc: ProcState, st: procfs.PidStat, cpu_pct: float | None) -> ProcessSample:
         """The process's row from what is known of it; the last row when nothing differs."""
         pid = st.pid
         threads = proc.thread_samples
@@ -430,111 +356,6 @@ class ProcessReader:
     def _num(self, v: float | None) -> float | None:
         return None if v is None else self.intern(round(v, 1))  # type: ignore[return-value]
 
-    def _threads(
-        self, proc: _Proc, st: procfs.PidStat, base: str, dt: float | None, refresh: bool
-    ) -> None:
-        if st.num_threads == 1:
-            # One thread: the process's own stat and status already say it all.
-            tids: list[str] | None = [str(st.pid)]
-            stats = {st.pid: st}
-        else:
-            tids = self.fs.listdir(f"{base}/task")
-            stats = {}
-        if tids is None:
-            return
-        samples = []
-        ticks: dict[int, int] = {}
-        parsed: dict[int, tuple[int, procfs.PidStat]] = {}
-        for name in sorted((t for t in tids if t.isdigit()), key=int):
-            tid = int(name)
-            tst = stats.get(tid)
-            if tst is None:
-                text = self.fs.read(f"{base}/task/{name}/stat")
-                if not text:
-                    continue  # the thread exited
-                digest = hash(text)
-                old = proc.thread_stats.get(tid)
-                # An idle thread of a busy pool: the same text, parsed last time.
-                tst = (
-                    old[1] if old is not None and old[0] == digest else procfs.parse_pid_stat(text)
-                )
-                if tst is None:
-                    continue
-                parsed[tid] = (digest, tst)
-            t = tst.utime + tst.stime
-            ticks[tid] = t
-            before = proc.thread_ticks.get(tid)
-            pct = None
-            if dt is not None and before is not None:
-                pct = self._num(max(t - before, 0) / CLK_TCK / dt * 100)
-            if len(tids) > 1 and (refresh or tid not in proc.thread_affinity):
-                status = self.fs.read(f"{base}/task/{name}/status")
-                aff = procfs.parse_pid_status(status).cpus_allowed if status else None
-                proc.thread_affinity[tid] = self.intern(aff)  # type: ignore[assignment]
-            aff = proc.thread_affinity.get(tid)
-            sample = ThreadSample(
-                tid=tid,  # kept as an array entry, no object per frame
-                name=self.intern(tst.comm),  # type: ignore[arg-type]
-                state=tst.state,
-                last_cpu=tst.processor,
-                cpu_pct=pct,
-                affinity=None
-                if aff is None or aff is proc.affinity or aff == proc.affinity
-                else aff,
-            )
-            samples.append(sample)
-        proc.thread_ticks, proc.thread_stats = ticks, parsed
-        proc.thread_affinity = {t: a for t, a in proc.thread_affinity.items() if t in ticks}
-        fresh = ThreadTable(samples, self.intern)
-        if proc.thread_samples is None or fresh != proc.thread_samples:
-            proc.thread_samples = fresh
-
-    def _numa(self, top: list[_Proc], mono: float) -> None:
-        """numa_maps of the K largest processes: each not too often, all within a CPU budget."""
-        opts = self.options
-        if self.numa_mono is not None:
-            self.numa_tokens = min(
-                self.numa_tokens + (mono - self.numa_mono) * opts.numa_budget,
-                opts.numa_budget * 30.0,
-            )
-        self.numa_mono = mono
-        if opts.numa_k <= 0:
-            return
-        # rest_order is (0, -RSS, pid): the smallest are the largest in memory.
-        largest = [p for p in heapq.nsmallest(opts.numa_k, top, key=_REST) if not p.kernel]
-        due = [p for p in largest if p.numa_mono is None or mono - p.numa_mono >= opts.numa_every_s]
-        due.sort(key=lambda p: p.numa_mono or -1.0)  # never read first
-        for proc in due[: opts.numa_per_tick]:
-            key = proc.key
-            if self.numa_tokens <= 0:
-                break
-            proc.numa_mono = mono  # also on failure: do not retry every tick
-            t0 = time.thread_time()
-            text = self.fs.read(f"proc/{key[0]}/numa_maps", limit=64 << 20)
-            if text is not None:
-                by_node, policy = procfs.parse_numa_maps(text, PAGE_SIZE // 1024)
-                proc.numa, proc.numa_policy = by_node, policy
-            self.numa_tokens -= time.thread_time() - t0
-
-    def _user(self, uid: int) -> str:
-        name = self.users.get(uid)
-        if name is None:
-            name = self._user_names().get(uid, str(uid))
-            self.users[uid] = name
-        return name
-
-    def _user_names(self) -> dict[int, str]:
-        # The live machine asks NSS (LDAP users too); a fake or gathered tree has
-        # its own etc/passwd, and local names would be wrong for it.
-        if self.stat_files.live:
-            return {p.pw_uid: p.pw_name for p in pwd.getpwall()}
-        out: dict[int, str] = {}
-        for line in (self.fs.read("etc/passwd", limit=1 << 20) or "").splitlines():
-            parts = line.split(":")
-            if len(parts) > 2 and parts[2].isdigit():
-                out.setdefault(int(parts[2]), parts[0])
-        return out
-
 
 def _same_affinity(pid: int, affinity: tuple[int, ...] | None) -> bool:
     """Whether the live process's mask is still ``affinity``: one syscall (2 µs) where
@@ -547,9 +368,3 @@ def _same_affinity(pid: int, affinity: tuple[int, ...] | None) -> bool:
     except OSError:
         return False  # gone, or not allowed: the status read decides
     return len(now) == len(affinity) and now.issuperset(affinity)
-
-
-def rate(old: int | None, new: int | None, dt: float | None) -> float | None:
-    if old is None or new is None or dt is None or dt <= 0:
-        return None
-    return round(max(new - old, 0) / dt, 1)
