@@ -313,6 +313,8 @@ class FakeThread:
     ticks: int = 0  # utime + stime, in clock ticks
     state: str = "S"
     affinity: list[int] | None = None  # None: the process's
+    voluntary: int = 0  # its own context switches (the main thread's are the process's)
+    involuntary: int = 0
 
 
 @dataclass
@@ -327,7 +329,7 @@ class FakeProcess:
     rss_pages: int = 256
     affinity: list[int] = field(default_factory=lambda: [0])
     mems_allowed: list[int] = field(default_factory=lambda: [0])
-    voluntary: int = 0
+    voluntary: int = 0  # the main thread's, as /proc/PID/status says
     involuntary: int = 0
     threads: list[FakeThread] = field(default_factory=list)
     numa_pages: dict[int, int] | None = None  # node -> resident 4 KiB pages
@@ -579,8 +581,8 @@ class FakeProc:
                     p.uid,
                     th.affinity or p.affinity,
                     p.mems_allowed,
-                    0,
-                    0,
+                    p.voluntary if th is main else th.voluntary,
+                    p.involuntary if th is main else th.involuntary,
                     len(p.threads),
                     p.kernel,
                 ),

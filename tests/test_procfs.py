@@ -107,3 +107,12 @@ def test_status_cpu_lists_are_parsed_once_and_shared() -> None:
     b = procfs.parse_pid_status(text.replace("x", "y"))
     assert a.cpus_allowed == tuple(range(1024)) and a.cpus_allowed is b.cpus_allowed
     assert a.mems_allowed == tuple(range(16))
+
+
+def test_task_status_gives_mask_and_both_switch_counts() -> None:
+    text = (
+        "Name:\tworker\nCpus_allowed_list:\t2-3\n"
+        "voluntary_ctxt_switches:\t17\nnonvoluntary_ctxt_switches:\t4\n"
+    )
+    assert procfs.parse_task_status(text) == ((2, 3), 17, 4)
+    assert procfs.parse_task_status("Name:\tx\nCpus_allowed_list:\tjunk\n") == (None, None, None)

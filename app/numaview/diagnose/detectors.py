@@ -327,8 +327,9 @@ def oversubscription(c: Context) -> list[Finding]:
     for aff, procs in _groups(c):
         runnable = sum(_runnable(p, t) for p in procs)
         invol = sum(p.ctx_involuntary_per_s or 0.0 for p in procs)
-        # /proc/PID/status counts the main thread's switches only (a pool whose main
-        # thread waits shows none), so allowed CPUs all saturated count as evidence too
+        # Switches are summed over threads only for the busiest processes (the rest
+        # have their main thread's, and a pool's main thread often waits), so
+        # allowed CPUs all saturated count as evidence too
         saturated = all(c.busy.get(x, 0.0) >= t.saturated_pct for x in aff)
         if runnable <= len(aff) or (invol < t.invol_per_s and not saturated):
             continue

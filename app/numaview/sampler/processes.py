@@ -126,7 +126,9 @@ class ProcessReader:
                 # If schedstat moved it ran, too briefly for a clock tick: its
                 # switches are read (status) though its CPU % is 0.
                 ran = sched is not None and proc.sched_raw is not None and sched != proc.sched_raw
-                quiet = sched is not None and sched == proc.sched_raw
+                # Quiet: schedstat proves no run at all; or, with several threads,
+                # no clock tick of CPU among them all: too little to be preempted.
+                quiet = (sched is not None and sched == proc.sched_raw) or not proc.single
                 proc.rested(tick, idle_pct, zero if quiet else None)
                 proc.same_text, proc.active_now = not ran, ran
                 proc.sched_raw = sched
@@ -164,7 +166,7 @@ class ProcessReader:
             ):
                 out.append(prev)  # nothing moved and not its turn: last tick's row
                 continue
-            sample = self._process(proc, rank, mono, dt)
+            sample = self._process(proc, rank, mono)
             if sample is not None:
                 out.append(sample)
         return tuple(out), len(seen), []
@@ -244,9 +246,7 @@ class ProcessReader:
         proc.order = (-cpu_pct, -st.rss_pages, key[0]) if cpu_pct else proc.rest_order
         return proc
 
-    def _process(
-        self, proc: ProcState, rank: int, mono: float, dt: float | None
-    ) -> ProcessSample | None:
+    def _process(self, proc: ProcState, rank: int, mono: float) -> ProcessSample | None:
         cpu_pct, active = proc.cpu_now, proc.active_now
         st = proc.st
         assert st is not None
@@ -290,16 +290,18 @@ class ProcessReader:
             proc.status_reads += 1
             threads_now = active and rank < self.options.threads_top
             if self.options.threads and not proc.kernel and (first or due or threads_now):
-                read_threads(
+                pool_rates = read_threads(
                     self.fs,
                     self.intern,
                     self._num,
                     proc,
                     st,
                     base,
-                    dt,
+                    mono,
                     first or due or affinity_changed,
                 )
+                if pool_rates is not None:
+                    proc.ctx_rates = pool_rates  # all threads', not the main thread's
         return self._row(proc, st, cpu_pct)
 
     def _idle_turn(

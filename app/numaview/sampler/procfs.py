@@ -220,3 +220,20 @@ def parse_pid_status(text: str) -> PidStatus:
         nonvoluntary_ctxt=int(invol_s) if invol_s and invol_s.isdigit() else None,
         kthread=None if kthread_s is None else kthread_s == "1",
     )
+
+
+def parse_task_status(text: str) -> tuple[CpuList | None, int | None, int | None]:
+    """A thread's mask and its voluntary and involuntary switches: three of ~55 fields,
+    read for every thread of a busy pool that ran this tick."""
+    try:
+        cpus_s = _field(text, "\nCpus_allowed_list:")
+        cpus = _cpulist(cpus_s) if cpus_s is not None else None
+    except ValueError:
+        cpus = None
+    vol_s = _field(text, "\nvoluntary_ctxt_switches:")
+    invol_s = _field(text, "\nnonvoluntary_ctxt_switches:")
+    return (
+        cpus,
+        int(vol_s) if vol_s and vol_s.isdigit() else None,
+        int(invol_s) if invol_s and invol_s.isdigit() else None,
+    )

@@ -83,6 +83,8 @@ class ProcState:
     thread_stats: dict[int, tuple[int, procfs.PidStat]] = field(
         default_factory=dict
     )  # by text hash
+    thread_ctx: dict[int, tuple[int, int]] = field(default_factory=dict)  # tid -> switches
+    threads_mono: float | None = None  # when the threads were last read
     thread_samples: ThreadTable | None = None
     numa: dict[int, int] | None = None
     numa_policy: str | None = None

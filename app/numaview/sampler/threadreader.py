@@ -21,10 +21,17 @@ def read_threads(
     proc: ProcState,
     st: procfs.PidStat,
     base: str,
-    dt: float | None,
+    mono: float,
     refresh: bool,
-) -> None:
-    """Every thread's CPU %, last CPU and (on ``refresh`` or when new) its own mask."""
+) -> tuple[float | None, float | None] | None:
+    """Every thread's CPU %, last CPU and own mask; the switch rates of all threads.
+
+    A thread's status (mask, switch counts) is read when it is new, when it ran
+    (its stat changed) or on ``refresh``. The process's status counts only its
+    main thread's switches, which in a thread pool often sleeps while the
+    workers are preempted; so for a process with several threads the rates
+    returned are summed over its threads (None until there is a baseline).
+    """
     if st.num_threads == 1:
         # One thread: the process's own stat and status already say it all.
         tids: list[str] | None = [str(st.pid)]
@@ -33,13 +40,19 @@ def read_threads(
         tids = fs.listdir(f"{base}/task")
         stats = {}
     if tids is None:
-        return
+        return None
+    elapsed = mono - proc.threads_mono if proc.threads_mono is not None else None
+    pool = len(tids) > 1
+    had_counts = bool(proc.thread_ctx)
     samples = []
     ticks: dict[int, int] = {}
     parsed: dict[int, tuple[int, procfs.PidStat]] = {}
+    counts: dict[int, tuple[int, int]] = {}
+    switched = [0, 0]  # voluntary, involuntary, over all threads since the last read
     for name in sorted((t for t in tids if t.isdigit()), key=int):
         tid = int(name)
         tst = stats.get(tid)
+        ran = False
         if tst is None:
             text = fs.read(f"{base}/task/{name}/stat")
             if not text:
@@ -47,7 +60,8 @@ def read_threads(
             digest = hash(text)
             old = proc.thread_stats.get(tid)
             # An idle thread of a busy pool: the same text, parsed last time.
-            tst = old[1] if old is not None and old[0] == digest else procfs.parse_pid_stat(text)
+            ran = old is None or old[0] != digest
+            tst = procfs.parse_pid_stat(text) if ran else old[1]  # type: ignore[index]
             if tst is None:
                 continue
             parsed[tid] = (digest, tst)
@@ -55,12 +69,21 @@ def read_threads(
         ticks[tid] = t
         before = proc.thread_ticks.get(tid)
         pct = None
-        if dt is not None and before is not None:
-            pct = num(max(t - before, 0) / CLK_TCK / dt * 100)
-        if len(tids) > 1 and (refresh or tid not in proc.thread_affinity):
-            status = fs.read(f"{base}/task/{name}/status")
-            aff = procfs.parse_pid_status(status).cpus_allowed if status else None
-            proc.thread_affinity[tid] = intern(aff)  # type: ignore[assignment]
+        if elapsed is not None and elapsed > 0 and before is not None:
+            pct = num(max(t - before, 0) / CLK_TCK / elapsed * 100)
+        if pool and (refresh or ran or tid not in proc.thread_affinity):
+            text = fs.read(f"{base}/task/{name}/status")
+            mask, vol, invol = procfs.parse_task_status(text) if text else (None, None, None)
+            proc.thread_affinity[tid] = intern(mask)  # type: ignore[assignment]
+            if vol is not None and invol is not None:
+                now = (vol, invol)
+                last = proc.thread_ctx.get(tid)
+                if last is not None:
+                    switched[0] += max(now[0] - last[0], 0)
+                    switched[1] += max(now[1] - last[1], 0)
+                counts[tid] = now
+        elif tid in proc.thread_ctx:
+            counts[tid] = proc.thread_ctx[tid]  # did not run: the same counts
         aff = proc.thread_affinity.get(tid)
         sample = ThreadSample(
             tid=tid,  # kept as an array entry, no object per frame
@@ -71,8 +94,12 @@ def read_threads(
             affinity=None if aff is None or aff is proc.affinity or aff == proc.affinity else aff,
         )
         samples.append(sample)
-    proc.thread_ticks, proc.thread_stats = ticks, parsed
+    proc.thread_ticks, proc.thread_stats, proc.thread_ctx = ticks, parsed, counts
+    proc.threads_mono = mono
     proc.thread_affinity = {t: a for t, a in proc.thread_affinity.items() if t in ticks}
     fresh = ThreadTable(samples, intern)
     if proc.thread_samples is None or fresh != proc.thread_samples:
         proc.thread_samples = fresh
+    if not pool or not had_counts or elapsed is None or elapsed <= 0:
+        return None
+    return num(switched[0] / elapsed), num(switched[1] / elapsed)
