@@ -634,6 +634,13 @@ def test_wandering_counts_only_changes_within_its_window(topo: Topology) -> None
     assert detect(topo, "wandering", frames) == []  # the changes are > 10 s old
 
 
+def test_wandering_stops_once_it_has_settled(topo: Topology) -> None:
+    frames = [wanderer(float(t)) for t in range(1, 5)]  # nodes 1,0,1,0
+    frames += [wanderer(float(t), healthy=True) for t in range(5, 9)]  # node 1 from t=5
+    assert only(detect(topo, "wandering", frames[:7]), "wandering:800")  # t=7: moved 2 s ago
+    assert detect(topo, "wandering", frames) == []  # t=8: 3 s on node 1, settled
+
+
 def test_wandering_is_quiet_within_one_node(topo: Topology) -> None:
     frames = [wanderer(float(t), healthy=True) for t in range(1, 12)]
     assert {p.last_cpus for f in frames for p in f.processes} == {(4,), (5,)}  # it does move

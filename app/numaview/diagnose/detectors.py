@@ -497,14 +497,19 @@ def wandering(c: Context) -> list[Finding]:
         aff = set(p.affinity or ())
         if len({c.node_of.get(x) for x in aff}) < 2:
             continue  # pinned within one node: cannot wander across nodes
-        seq = []
+        seq: list[tuple[int, ...]] = []
+        last_move = None  # when it last changed nodes
         for f in window:
             q = f.process(p.pid)
             if q is not None and q.start_time == p.start_time and q.nodes_running:
+                if seq and seq[-1] != q.nodes_running:
+                    last_move = f.mono
                 seq.append(q.nodes_running)
         changes = sum(1 for x, y in itertools.pairwise(seq) if x != y)
         if changes < t.wander_changes:
             continue
+        if last_move is None or c.frame.mono - last_move >= t.wander_settle_s:
+            continue  # it has settled: old moves are history, not a leak now
         visited = sorted({n for s in seq for n in s})
         mem = p.mem_by_node_bytes or {}
         home = (

@@ -96,6 +96,7 @@ class Thresholds:
     mem_room_share: float = 0.30  # and another node this free has room
     wander_changes: int = 3  # node-set changes of a process within the window
     wander_window_s: float = 10.0
+    wander_settle_s: float = 3.0  # no node change for this long: it has settled
     raise_after_s: float = 3.0  # a finding must hold this long to be raised
     clear_after_s: float = 5.0  # and be gone this long to be cleared
 
