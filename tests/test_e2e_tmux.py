@@ -54,8 +54,8 @@ class Tmux:
 def start_tmux(session: str, width: int, height: int, cmd: str) -> None:
     """A tmux session in a session of its own, stdio detached from pytest's capture.
 
-    Started straight from pytest (its captured stdio, its process session), a
-    resize of the tmux window never reached the program in the pane.
+    Under pytest the pane's shell exports COLUMNS=80 and LINES=24, which
+    would freeze a Textual app at 80×24 (numaview drops them: cli.trust_the_terminal).
     """
     assert TMUX, "tmux is required; .ci/run installs it"
     subprocess.run(

@@ -192,9 +192,29 @@ def _sampler_options(args: argparse.Namespace) -> SamplerOptions:
     return SamplerOptions(top_n=args.top, numa_k=args.numa_k, numa_every_s=args.numa_every)
 
 
+def trust_the_terminal(environ: dict[str, str] | os._Environ[str], fd: int = 1) -> bool:
+    """Drop COLUMNS and LINES when ``fd`` is a terminal that can say its own size.
+
+    Textual sizes the screen with shutil.get_terminal_size(), which believes
+    those variables before the terminal, on start and on every resize. A
+    shell or a CI runner that exported them (bash does, in some setups: 80×24)
+    would freeze the dashboard at that size, deaf to resizes. True if dropped.
+    """
+    if "COLUMNS" not in environ and "LINES" not in environ:
+        return False
+    try:
+        os.get_terminal_size(fd)
+    except OSError:
+        return False  # not a terminal: the variables are all there is
+    environ.pop("COLUMNS", None)
+    environ.pop("LINES", None)
+    return True
+
+
 def _run_ui(source: FrameSource, pinner: Pinner | None) -> int:
     from numaview.tui.app import make_app
 
+    trust_the_terminal(os.environ)
     app = make_app(source, pinner=pinner)
     code = app.run()
     return EXIT_OK if code is None else int(code)
