@@ -21,7 +21,7 @@ import pytest
 from numaview.diagnose.findings import KINDS, SEVERITIES, Finding, PinPlan
 from numaview.diagnose.report import RunLog, fix_text, render_text, ticks, to_json
 from numaview.model.frame import CPU_METRICS, CpuTable, Frame, ProcessSample, SystemSample
-from numaview.sampler.simulated import simulated_topology
+from numaview.sampler.scenario import simulated_topology
 from tests.fakefs import FakeProc, FakeProcess, Shape, build_machine
 
 RUN_KEYS = {"findings", "duration_s", "frames", "host", "errors"}

@@ -858,7 +858,7 @@ def test_three_processes_crowding_one_cpu_are_seen_as_overlapping() -> None:
     from numaview.diagnose.detectors import Context, overlapping_affinity
     from numaview.diagnose.findings import Thresholds
     from numaview.model.frame import CpuTable, Frame, ProcessSample, SystemSample
-    from numaview.sampler.simulated import simulated_topology
+    from numaview.sampler.scenario import simulated_topology
 
     topo = simulated_topology()
     ids = [c.id for c in topo.cpus]

@@ -111,3 +111,12 @@ def test_tui_never_reads_the_os_itself(path: Path) -> None:
             assert not node.value.startswith(("/proc", "/sys")), f"{path}:{node.lineno}"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             assert node.func.id != "open", f"{path}:{node.lineno}"
+
+
+MAX_LINES = 450  # DESIGN.md: "modules under ~400 lines"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PKG)))
+def test_module_stays_small(path: Path) -> None:
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_LINES, f"{path.name}: {lines} lines; split it (DESIGN.md: ~400)"

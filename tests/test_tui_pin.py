@@ -374,7 +374,7 @@ def test_help_and_command_palette_offer_the_pin() -> None:
 
 def test_summary_names_the_memory_the_live_dry_run_would_move() -> None:
     from numaview.pinning.apply import MemoryMove, PinEvent, ThreadChange
-    from numaview.sampler.simulated import simulated_topology
+    from numaview.sampler.scenario import simulated_topology
     from numaview.tui.screens.pin_choices import marker_label, summary_text
 
     threads = (ThreadChange(10, NODE1, NODE0), ThreadChange(11, NODE1, NODE0))

@@ -16,9 +16,11 @@ from textual.pilot import Pilot
 
 from numaview.model.frame import Frame, ProcessSample
 from numaview.model.labels import affinity_label, command_label, nodes_label, rate_label
-from numaview.sampler.simulated import SimulatedSampler, simulated_topology
+from numaview.sampler.scenario import simulated_topology
+from numaview.sampler.simulated import SimulatedSampler
 from numaview.tui.screens.process import ProcessScreen, ThreadList
-from numaview.tui.widgets.proctable import COLUMNS, ProcessTable, fit, layout
+from numaview.tui.widgets.proccolumns import COLUMNS, fit, layout
+from numaview.tui.widgets.proctable import ProcessTable
 from tests.fakefs import FakeClock
 
 CSS = """

@@ -7,6 +7,10 @@ the order of online node ids (which may be sparse), CPU lists may exist only as
 hex masks on old kernels, and any file may be missing or hold junk. Missing or
 malformed data becomes None plus a warning; only a tree with no CPUs at all is
 an error.
+
+The file-reading helpers live in ``sysfsreader``, the cache step in
+``cachedomains`` and the allowed-CPUs/cgroup step in ``allowed``, so each module
+stays small; ``discover`` here runs them all.
 """
 
 from __future__ import annotations
@@ -15,10 +19,8 @@ import os
 import re
 from collections.abc import Callable
 
-from numaview.model.cpuset import CpuList, parse_cpulist, parse_cpumask
+from numaview.model.cpuset import CpuList
 from numaview.model.topology import (
-    Allowed,
-    Cache,
     Core,
     Cpu,
     Host,
@@ -26,14 +28,14 @@ from numaview.model.topology import (
     Package,
     Topology,
 )
-from numaview.sampler.fsroot import FsRoot, Warnings
+from numaview.sampler.allowed import AllowedSteps
+from numaview.sampler.cachedomains import CacheSteps
+from numaview.sampler.fsroot import FsRoot
+from numaview.sampler.sysfsreader import CPU_DIR, parse_int
 
-CPU_DIR = "sys/devices/system/cpu"
 NODE_DIR = "sys/devices/system/node"
 _CPU_RE = re.compile(r"cpu(\d+)")
 _NODE_RE = re.compile(r"node(\d+)")
-_SIZE_RE = re.compile(r"(\d+)\s*([KMG]?)", re.IGNORECASE)
-_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 
 class TopologyError(Exception):
@@ -43,41 +45,6 @@ class TopologyError(Exception):
 def discover(root: str | os.PathLike[str] = "/") -> Topology:
     """Discover the topology of the machine whose / is ``root``."""
     return _Discovery(FsRoot(root)).run()
-
-
-def read_list(fs: FsRoot, list_path: str, mask_path: str | None = None) -> CpuList | None:
-    """Read a cpu/node list file, falling back to the hex-mask twin (old kernels).
-
-    Returns None when neither exists; raises ValueError when the text is junk.
-    """
-    text = fs.read(list_path)
-    if text is not None:
-        return parse_cpulist(text)
-    if mask_path is not None:
-        text = fs.read(mask_path)
-        if text is not None:
-            return parse_cpumask(text)
-    return None
-
-
-def parse_int(text: str | None) -> int | None:
-    if text is None:
-        return None
-    text = text.strip(" \t\r\n\x00")
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
-def parse_size(text: str | None) -> int | None:
-    """``32768K`` -> bytes (sysfs cache sizes)."""
-    if text is None:
-        return None
-    m = _SIZE_RE.fullmatch(text.strip(" \t\r\n\x00"))
-    if not m:
-        return None
-    return int(m.group(1)) * _UNITS[m.group(2).upper()]
 
 
 class _UnionFind:
@@ -97,40 +64,7 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-class _Discovery:
-    def __init__(self, fs: FsRoot) -> None:
-        self.fs = fs
-        self.w = Warnings()
-
-    # -- helpers ---------------------------------------------------------------
-
-    def _list(self, what: str, list_path: str, mask_path: str | None = None) -> CpuList | None:
-        try:
-            return read_list(self.fs, list_path, mask_path)
-        except ValueError as exc:
-            self.w.add(f"{what}: malformed ({exc})")
-            return None
-
-    def _cpu_list(
-        self, cpu: int, what: str, list_path: str, mask_path: str | None = None
-    ) -> CpuList | None:
-        try:
-            return read_list(self.fs, list_path, mask_path)
-        except ValueError:
-            self.w.add_cpu(cpu, f"malformed {what}")
-            return None
-
-    def _cpu_int(self, cpu: int, rel: str, what: str, *, required: bool = True) -> int | None:
-        text = self.fs.read(rel)
-        if text is None:
-            if required:
-                self.w.add_cpu(cpu, f"no {what} file")
-            return None
-        value = parse_int(text)
-        if value is None:
-            self.w.add_cpu(cpu, f"malformed {what} ({text.strip()[:20]!r})")
-        return value
-
+class _Discovery(CacheSteps, AllowedSteps):
     # -- steps -----------------------------------------------------------------
 
     def run(self) -> Topology:
@@ -368,96 +302,6 @@ class _Discovery:
             return None
         return {i: v for i, v in zip(ids, values, strict=True) if v is not None}
 
-    def _caches(
-        self, online: frozenset[int], cpu_node: dict[int, int]
-    ) -> tuple[tuple[Cache, ...], tuple[Cache, ...], dict[int, int], dict[int, int]]:
-        """L2 and L3 domains, read once per domain rather than once per CPU."""
-        found: dict[int, dict[int, tuple[frozenset[int], int | None]]] = {2: {}, 3: {}}
-        no_cache: list[int] = []
-        # indexK of each level as first seen; checked by one read of its level file
-        # per CPU instead of scanning every index (the cache layout rarely varies).
-        layout: dict[int, str] = {}
-        for c in sorted(online):
-            if c in found[2] and c in found[3]:
-                continue
-            base = f"{CPU_DIR}/cpu{c}/cache"
-            wanted = [lvl for lvl in (2, 3) if c not in found[lvl]]
-            indexes: dict[int, str] = {}
-            for lvl in wanted:
-                name = layout.get(lvl)
-                if name is not None and parse_int(self.fs.read(f"{base}/{name}/level")) == lvl:
-                    indexes[lvl] = name
-            if len(indexes) < len(wanted):
-                entries = self.fs.listdir(base)
-                if entries is None:
-                    no_cache.append(c)
-                    continue
-                indexes = self._scan_cache_indexes(base, entries, wanted)
-                for lvl, name in indexes.items():
-                    layout.setdefault(lvl, name)
-            for level, name in indexes.items():
-                idx = f"{base}/{name}"
-                shared = self._cpu_list(
-                    c,
-                    f"cache/{name}/shared_cpu_list",
-                    f"{idx}/shared_cpu_list",
-                    f"{idx}/shared_cpu_map",
-                )
-                if shared is None:
-                    continue  # another CPU of the domain may name this one
-                members = (frozenset(shared) & online) | {c}
-                size = parse_size(self.fs.read(f"{idx}/size"))
-                for m in members:
-                    prev = found[level].get(m)
-                    if prev is not None and prev[0] != members:
-                        self.w.add_cpu(m, f"L{level} shared_cpu_list disagrees between CPUs")
-                        continue
-                    found[level][m] = (members, size)
-        if no_cache:
-            if len(no_cache) == len(online):
-                self.w.add("no cache information in sysfs (cpu*/cache missing): L2/L3 unknown")
-            else:
-                self.w.add_cpus(no_cache, "no cache directory; L2/L3 unknown")
-        domains: list[tuple[Cache, ...]] = []
-        maps: list[dict[int, int]] = []
-        for level in (2, 3):
-            uniq: dict[frozenset[int], int | None] = {}
-            for members, size in found[level].values():
-                uniq.setdefault(members, size)
-            ordered = sorted(uniq.items(), key=lambda kv: min(kv[0]))
-            caches = tuple(
-                Cache(
-                    id=i,
-                    level=level,
-                    cpus=tuple(sorted(members)),
-                    size_bytes=size,
-                    nodes=tuple(sorted({cpu_node[m] for m in members if m in cpu_node})),
-                )
-                for i, (members, size) in enumerate(ordered)
-            )
-            index = {cache.cpus: cache.id for cache in caches}
-            maps.append(
-                {cpu: index[tuple(sorted(members))] for cpu, (members, _) in found[level].items()}
-            )
-            domains.append(caches)
-        return domains[0], domains[1], maps[0], maps[1]
-
-    def _scan_cache_indexes(
-        self, base: str, entries: list[str], wanted: list[int]
-    ) -> dict[int, str]:
-        """Which indexK directory holds each wanted level's unified cache."""
-        out: dict[int, str] = {}
-        for e in sorted(entries):
-            if not e.startswith("index"):
-                continue
-            level = parse_int(self.fs.read(f"{base}/{e}/level"))
-            if level not in wanted or level in out:
-                continue
-            ctype = (self.fs.read(f"{base}/{e}/type") or "Unified").strip(" \n\x00")
-            if ctype in ("Unified", "Data"):
-                out[level] = e
-        return out
-
     def _kinds(self, online: frozenset[int]) -> tuple[dict[int, str], dict[int, int]]:
         """CPU kind on hybrid parts: Intel's cpu_core/cpu_atom PMUs, arm64's cpu_capacity."""
         kinds: dict[int, str] = {}
@@ -481,91 +325,6 @@ class _Discovery:
                     c: "performance" if v == top else "efficiency" for c, v in capacities.items()
                 }
         return kinds, capacities
-
-    def _allowed(self) -> Allowed:
-        status = self.fs.read("proc/self/status")
-        cpus = mems = None
-        if status is None:
-            self.w.add("proc/self/status: missing; allowed CPUs and memory nodes unknown")
-        else:
-            for line in status.splitlines():
-                key, _, value = line.partition(":")
-                try:
-                    if key == "Cpus_allowed_list":
-                        cpus = parse_cpulist(value)
-                    elif key == "Mems_allowed_list":
-                        mems = parse_cpulist(value)
-                except ValueError:
-                    self.w.add(f"proc/self/status: malformed {key}")
-        cgroup, cg_cpus, cg_mems = self._cpuset()
-        return Allowed(
-            cpus=cpus, mems=mems, cgroup=cgroup, cgroup_cpus=cg_cpus, cgroup_mems=cg_mems
-        )
-
-    def _cpuset(self) -> tuple[str | None, CpuList | None, CpuList | None]:
-        """This process's cgroup and the effective cpuset of it (v1 or v2)."""
-        text = self.fs.read("proc/self/cgroup")
-        mountinfo = self.fs.read("proc/self/mountinfo")
-        if text is None or mountinfo is None:
-            return None, None, None
-        v1_path = v2_path = None
-        for line in text.splitlines():
-            parts = line.split(":", 2)
-            if len(parts) != 3:
-                continue
-            if parts[0] == "0" and parts[1] == "":
-                v2_path = parts[2]
-            elif "cpuset" in parts[1].split(","):
-                v1_path = parts[2]
-        for fields in (line.split() for line in mountinfo.splitlines()):
-            if "-" not in fields:
-                continue
-            sep = fields.index("-")
-            if len(fields) < sep + 3 or sep < 5:
-                continue
-            fstype, options = fields[sep + 1], fields[sep + 3] if len(fields) > sep + 3 else ""
-            mount_root, mount_point = fields[3], fields[4]
-            if fstype == "cgroup" and v1_path is not None and "cpuset" in options.split(","):
-                names = (
-                    "cpuset.effective_cpus",
-                    "cpuset.effective_mems",
-                    "cpuset.cpus",
-                    "cpuset.mems",
-                )
-                path = v1_path
-            elif fstype == "cgroup2" and v1_path is None and v2_path is not None:
-                names = ("cpuset.cpus.effective", "cpuset.mems.effective", "", "")
-                path = v2_path
-            else:
-                continue
-            rel = path
-            if mount_root != "/" and (rel == mount_root or rel.startswith(mount_root + "/")):
-                rel = rel[len(mount_root) :]
-            found = self._walk_cpuset(mount_point, rel, names)
-            if found is not None:
-                return path, found[0], found[1]
-            self.w.add(f"cgroup {path}: no cpuset files found under {mount_point}")
-            return path, None, None
-        return v1_path or v2_path, None, None
-
-    def _walk_cpuset(
-        self, mount_point: str, rel: str, names: tuple[str, str, str, str]
-    ) -> tuple[CpuList | None, CpuList | None] | None:
-        # The effective set is inherited: walk up until a level has the files.
-        parts = [p for p in rel.split("/") if p]
-        while True:
-            d = "/".join([mount_point.strip("/"), *parts])
-            cpus = self._list("cgroup cpuset", f"{d}/{names[0]}", None)
-            if cpus is None and names[2]:
-                cpus = self._list("cgroup cpuset", f"{d}/{names[2]}", None)
-            if cpus is not None:
-                mems = self._list("cgroup cpuset", f"{d}/{names[1]}", None)
-                if mems is None and names[3]:
-                    mems = self._list("cgroup cpuset", f"{d}/{names[3]}", None)
-                return cpus, mems
-            if not parts:
-                return None
-            parts.pop()
 
     def _host(self) -> Host:
         def line(rel: str) -> str | None:

@@ -21,14 +21,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from numaview.diagnose.engine import Diagnoser
-from numaview.diagnose.findings import Finding, PinPlan
-from numaview.model.frame import Frame, ProcessSample
+from numaview.diagnose.findings import Finding
+from numaview.model.frame import Frame
 from numaview.pinning.apply import PinEvent, Pinner
 from numaview.sampler.source import FrameSource
+from numaview.tui.keys import HELP_TEXT, KEY_NAMES
+from numaview.tui.pinning import PinningMixin
 from numaview.tui.recorder import RecorderMixin
 from numaview.tui.screens.help import HelpScreen
 from numaview.tui.screens.pin import PinScreen
-from numaview.tui.screens.pin_choices import marker_label
 from numaview.tui.screens.process import ProcessScreen
 from numaview.tui.widgets.charts import ChartPanel
 from numaview.tui.widgets.findings import FindingsPanel
@@ -43,43 +44,6 @@ MIN_W, MIN_H = 40, 12
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 
-KEY_NAMES = {
-    "question_mark": "?",
-    "slash": "/",
-    "greater_than_sign": ">",
-    "plus": "+",
-    "minus": "-",
-    "escape": "esc",
-    "ctrl+c": "ctrl+c",
-}
-HELP_TEXT = {
-    "quit": "quit (the terminal is restored)",
-    "show_help": "this help",
-    "filter_processes": "filter processes by name, command, user or pid (esc clears)",
-    "cycle_sort": "sort by the next column: CPU, memory, threads, involuntary switches, pid",
-    "toggle_pause": "pause the view (sampling goes on); again to resume",
-    "sample_faster": "sample more often (down to every 0.1 s)",
-    "sample_slower": "sample less often (up to every 60 s)",
-    "toggle_threads": "one row per thread instead of per process",
-    "toggle_charts": "show or hide the charts (history of nodes and the selection)",
-    "clear_selection": "close the filter box; leave the findings",
-    "focus_findings": "browse the findings (↑↓), their CPUs/processes highlighted; f again: back",
-    "move(-1)": "previous finding",
-    "move(1)": "next finding",
-    "cursor_up": "previous process",
-    "cursor_down": "next process",
-    "cursor_page(-1)": "page up",
-    "cursor_page(1)": "page down",
-    "cursor_to(0)": "first process",
-    "cursor_to(-1)": "last process",
-    "open": "details of the selected process: its threads, CPUs, nodes, memory",
-    "pin_process": "pin the selected process (htop's a): node, L3, package, CPU list, undo",
-    "apply_fix": "apply the selected finding's fix (the pin dialog asks first)",
-    "toggle_recording": "record to a file (asks its name); again to stop (`numaview replay FILE`)",
-    "add_mark": "while recording: mark this moment with a note",
-}
-
-
 class FrameArrived(Message):
     """A new frame from the source; a newer one makes a queued older one pointless."""
 
@@ -91,7 +55,7 @@ class FrameArrived(Message):
         return isinstance(message, FrameArrived)
 
 
-class NumaviewApp(RecorderMixin):
+class NumaviewApp(PinningMixin, RecorderMixin):
     CSS_PATH = "app.tcss"
     HELP_TEXTS: ClassVar[dict[str, str]] = HELP_TEXT  # ReplayApp adds its keys
     KEY_NAMES: ClassVar[dict[str, str]] = {}
@@ -252,10 +216,6 @@ class NumaviewApp(RecorderMixin):
         mem_nodes = frozenset(p.mem_by_node_bytes or ()) | frozenset(p.nodes_running)
         nodes.set_highlight(mem_nodes)
 
-    def _selected_process(self) -> ProcessSample | None:
-        # The table's row: a process, or a thread in threads view (H).
-        return self.query_one(ProcessTable).selected
-
     # -- messages from widgets -------------------------------------------------------
 
     def on_process_table_selected(self, message: ProcessTable.Selected) -> None:
@@ -333,55 +293,6 @@ class NumaviewApp(RecorderMixin):
             self.query_one(ProcessTable).focus()
         else:
             panel.focus()
-
-    # -- pinning ---------------------------------------------------------------------
-
-    def _can_pin(self) -> bool:
-        if self.pinner is None:  # replay: the processes on screen are not this machine's now
-            self.notify("re-pinning is not available here", severity="warning", timeout=4)
-        return self.pinner is not None
-
-    def action_pin_process(self) -> None:
-        row, frame = self._selected_process(), self.frame
-        if not self._can_pin():
-            return
-        if row is None or frame is None:
-            self.notify("select a process to pin first", severity="warning", timeout=3)
-            return
-        pid = self.query_one(ProcessTable).parent_pid(row.pid)  # a thread row: its process
-        self._open_pin(frame.process(pid) or row, None)
-
-    def action_apply_fix(self) -> None:
-        self._open_fix(self.query_one(FindingsPanel).selected)
-
-    def _open_fix(self, finding: Finding | None) -> None:
-        if finding is None or not self._can_pin():
-            return
-        fix = finding.fix
-        if fix is None:
-            self.notify("this finding has no automatic fix", severity="warning", timeout=4)
-            return
-        p = self.frame.process(fix.pid) if self.frame is not None else None
-        if p is None or p.start_time != fix.start_time:
-            self.notify(f"process {fix.pid} is gone", severity="warning", timeout=4)
-            return
-        self._open_pin(p, fix)
-
-    def _open_pin(self, p: ProcessSample, preset: PinPlan | None) -> None:
-        assert self.pinner is not None
-        self.push_screen(PinScreen(self.topology, self.frame, p, self.pinner, preset), self._pinned)
-
-    def _pinned(self, event: PinEvent | None) -> None:
-        if event is None:
-            return  # cancelled: nothing changed
-        self.pin_events.append(event)
-        reread = getattr(self.source, "reread", None)
-        if reread is not None:  # an idle process's new mask shows next tick, not on its turn
-            reread(event.pid)
-        self.notify(event.summary(), title="undo" if event.undo else "pinned", timeout=8)
-        shown = self.latest or self.frame
-        if shown is not None:
-            self.query_one(ChartPanel).add_marker(shown.mono, marker_label(event, self.topology))
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused

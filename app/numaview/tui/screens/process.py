@@ -35,7 +35,7 @@ from numaview.model.labels import (
 from numaview.model.topology import Topology
 from numaview.stacks.join import join
 from numaview.stacks.types import StackDump, StacksError
-from numaview.tui.widgets.proctable import HOT_PCT, IDLE_PCT, UNKNOWN, fit
+from numaview.tui.widgets.proccolumns import HOT_PCT, IDLE_PCT, UNKNOWN, fit
 from numaview.tui.widgets.stacks import StacksDumped, StacksPanel, default_dumper
 
 BAR_W = 24

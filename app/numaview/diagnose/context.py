@@ -1,0 +1,118 @@
+"""What every detector shares: the per-frame Context and the small helpers.
+
+The Context is built once per frame by the engine and read by each detector;
+the helpers count a process's busy and runnable threads, group pinned
+processes by their CPU set, name them in evidence and make pin plans, so
+that every detector words and sizes these the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from numaview.diagnose.findings import PinPlan, Thresholds
+from numaview.model.frame import Frame, ProcessSample
+from numaview.model.topology import Topology
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every detector needs, computed once per frame."""
+
+    frame: Frame
+    history: Sequence[Frame]  # recent frames, oldest first, the newest included
+    topo: Topology
+    t: Thresholds
+    busy: dict[int, float]  # online CPUs with a known busy %
+    node_of: dict[int, int]
+    node_cpus: dict[int, tuple[int, ...]]  # online CPUs of each node
+    siblings: dict[int, tuple[int, ...]]
+
+    @classmethod
+    def build(cls, history: Sequence[Frame], topo: Topology, t: Thresholds) -> Context:
+        frame = history[-1]
+        busy = {c: v for c, v in frame.cpus.busy_by_cpu().items() if v is not None}
+        return cls(
+            frame=frame,
+            history=history,
+            topo=topo,
+            t=t,
+            busy=busy,
+            node_of={c.id: c.node for c in topo.cpus if c.node is not None},
+            node_cpus={n.id: n.cpus for n in topo.nodes},
+            siblings={c.id: c.siblings or (c.id,) for c in topo.cpus},
+        )
+
+    def idle(self, cpus: Sequence[int]) -> list[int]:
+        return [c for c in cpus if self.busy.get(c, 100.0) < self.t.idle_pct]
+
+    def idle_cores(self, cpus: Sequence[int]) -> list[tuple[int, ...]]:
+        """Whole physical cores (every sibling idle) among ``cpus``, each once."""
+        out, seen = [], set()
+        for c in sorted(cpus):
+            core = self.siblings.get(c, (c,))
+            if core in seen:
+                continue
+            seen.add(core)
+            if all(self.busy.get(s, 100.0) < self.t.idle_pct for s in core):
+                out.append(core)
+        return out
+
+    def busy_procs(self) -> list[ProcessSample]:
+        # kernel threads are never named nor moved: per-CPU ones cannot be re-pinned
+        return [
+            p
+            for p in self.frame.processes
+            if (p.cpu_pct or 0.0) >= self.t.busy_pct and not p.kernel_thread
+        ]
+
+
+def _busy_threads(p: ProcessSample, t: Thresholds) -> int:
+    if p.thread_samples:
+        return sum(1 for th in p.thread_samples if (th.cpu_pct or 0.0) >= t.busy_pct)
+    return max(1, math.ceil((p.cpu_pct or 0.0) / 100 - 0.2))
+
+
+def _runnable(p: ProcessSample, t: Thresholds) -> int:
+    if p.thread_samples:
+        return sum(
+            1 for th in p.thread_samples if th.state == "R" or (th.cpu_pct or 0) >= t.busy_pct
+        )
+    return _busy_threads(p, t)
+
+
+def _groups(c: Context) -> list[tuple[tuple[int, ...], list[ProcessSample]]]:
+    """Busy pinned processes grouped by identical affinity (several engines on one CPU set)."""
+    everything = set(c.busy)
+    groups: dict[tuple[int, ...], list[ProcessSample]] = {}
+    for p in c.busy_procs():
+        if p.kernel_thread or not p.affinity:
+            continue
+        allowed = tuple(x for x in p.affinity if x in c.busy)
+        if allowed and not everything <= set(allowed):
+            groups.setdefault(allowed, []).append(p)
+    # by pid, not by the frame's CPU order: the finding's key must not change when two
+    # processes sharing CPUs swap places from one frame to the next
+    return sorted(
+        ((k, sorted(v, key=lambda p: p.pid)) for k, v in groups.items()), key=lambda kv: kv[0]
+    )
+
+
+def _group_name(procs: Sequence[ProcessSample]) -> str:
+    if len(procs) == 1:
+        return _who(procs[0])
+    return " + ".join(f"{p.name} ({p.pid})" for p in procs)
+
+
+def _who(p: ProcessSample) -> str:
+    return f"pid {p.pid} {p.name}"
+
+
+def _nodes_text(nodes: Sequence[int]) -> str:
+    return ("node " if len(nodes) == 1 else "nodes ") + ",".join(map(str, nodes))
+
+
+def _plan(p: ProcessSample, cpus: Sequence[int], move: bool, target: str) -> PinPlan:
+    return PinPlan(p.pid, p.start_time, tuple(sorted(cpus)), move, target)
