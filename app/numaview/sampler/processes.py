@@ -9,11 +9,13 @@
   Both files are read through descriptors kept open (procfiles.py). Every
   ``refresh_every`` ticks, spread by pid, each process's stat is read anyway:
   RSS, parent and nice can change while a process sleeps.
-- status (affinity, context switches) and every thread's stat are read only
-  for processes that ran since the last tick, limited to the busiest
-  ``threads_top``, and for the rest on a slow rotation spread by pid. A
-  process whose CPU time did not move had no thread run, so its threads' last
-  CPUs are still right. One-thread processes need no task/ reads at all.
+- status (affinity, context switches) is read for processes that ran since
+  the last tick; an idle one's turn on the rotation asks the kernel for its
+  mask instead (sched_getaffinity; status only when it changed). Threads
+  (threadreader.py) are read for the busiest ``threads_top`` that ran, and
+  on the rotation: a process whose CPU time did not move had no thread run,
+  so its threads' last CPUs are still right. One-thread processes need no
+  task/ reads at all. ``reread(pid)`` reads one process in full next tick.
 - numa_maps of the largest processes, within a CPU budget: numareader.py.
 - Values that repeat (CPU lists, names, percentages) are shared objects, and
   unchanged rows are the previous frame's objects: an hour of frames fits.
