@@ -57,7 +57,7 @@ PROC_FILES = [
     "self/cgroup",
     "self/mountinfo",
 ]
-PID_FILES = ["stat", "status", "cmdline", "comm", "cgroup", "numa_maps", "io", "sched"]
+PID_FILES = ["stat", "schedstat", "status", "cmdline", "comm", "cgroup", "numa_maps", "io", "sched"]
 
 
 def add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
