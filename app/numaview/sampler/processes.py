@@ -156,17 +156,13 @@ class ProcessReader:
         self.numa.read(top, mono)
         out = []
         for rank, proc in enumerate(top):
-            prev = proc.sample
             if (
                 proc.same_text
                 and (tick + proc.key[0]) % every
                 and proc.status_reads != 1
-                and prev is not None
-                and prev.cpu_pct == 0.0
-                and prev.mem_by_node_bytes is proc.numa
-                and proc.ctx_rates == (prev.ctx_voluntary_per_s, prev.ctx_involuntary_per_s)
+                and (row := proc.standing_row()) is not None
             ):
-                out.append(prev)  # nothing moved and not its turn: last tick's row
+                out.append(row)  # nothing moved and not its turn: last tick's row
                 continue
             sample = self._process(proc, rank, mono)
             if sample is not None:
@@ -301,6 +297,7 @@ class ProcessReader:
                     base,
                     mono,
                     first or due or affinity_changed,
+                    text,
                 )
                 if pool_rates is not None:
                     proc.ctx_rates = pool_rates  # all threads', not the main thread's
@@ -313,14 +310,9 @@ class ProcessReader:
         (rates 0), affinity and owner. No parse, and its threads did not run either."""
         proc.status_mono, proc.status_reads = mono, proc.status_reads + 1
         proc.ctx_rates = self.zero_rates
-        prev = proc.sample
-        if (
-            prev is not None
-            and prev.cpu_pct == self._num(cpu_pct)
-            and (prev.ctx_voluntary_per_s, prev.ctx_involuntary_per_s) == proc.ctx_rates
-            and prev.mem_by_node_bytes is proc.numa
-        ):
-            return prev  # stat and mask as they were: the row cannot differ
+        row = proc.standing_row()  # stat and mask as they were: it cannot differ
+        if row is not None:
+            return row
         return self._row(proc, st, cpu_pct)
 
     def _row(self, proc: ProcState, st: procfs.PidStat, cpu_pct: float | None) -> ProcessSample:

@@ -195,29 +195,30 @@ def _cpulist(text: str) -> CpuList:
     return got
 
 
+def _list_field(text: str, key: str) -> CpuList | None:
+    try:
+        value = _field(text, key)
+        return _cpulist(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _int_field(text: str, key: str) -> int | None:
+    value = _field(text, key)
+    return int(value) if value and value.isdigit() else None
+
+
 def parse_pid_status(text: str) -> PidStatus:
-    """The five fields numaview uses out of ~55; read for hundreds of processes a tick."""
+    """The six fields numaview uses out of ~55; read for hundreds of processes a tick."""
     uid_s = _field(text, "\nUid:")
     uid = int(uid_s.split()[0]) if uid_s and uid_s.split()[0].isdigit() else None
-    try:
-        cpus_s = _field(text, "\nCpus_allowed_list:")
-        cpus = _cpulist(cpus_s) if cpus_s is not None else None
-    except ValueError:
-        cpus = None
-    try:
-        mems_s = _field(text, "\nMems_allowed_list:")
-        mems = _cpulist(mems_s) if mems_s is not None else None
-    except ValueError:
-        mems = None
-    vol_s = _field(text, "\nvoluntary_ctxt_switches:")
-    invol_s = _field(text, "\nnonvoluntary_ctxt_switches:")
     kthread_s = _field(text, "\nKthread:")
     return PidStatus(
         uid=uid,
-        cpus_allowed=cpus,
-        mems_allowed=mems,
-        voluntary_ctxt=int(vol_s) if vol_s and vol_s.isdigit() else None,
-        nonvoluntary_ctxt=int(invol_s) if invol_s and invol_s.isdigit() else None,
+        cpus_allowed=_list_field(text, "\nCpus_allowed_list:"),
+        mems_allowed=_list_field(text, "\nMems_allowed_list:"),
+        voluntary_ctxt=_int_field(text, "\nvoluntary_ctxt_switches:"),
+        nonvoluntary_ctxt=_int_field(text, "\nnonvoluntary_ctxt_switches:"),
         kthread=None if kthread_s is None else kthread_s == "1",
     )
 
@@ -225,15 +226,8 @@ def parse_pid_status(text: str) -> PidStatus:
 def parse_task_status(text: str) -> tuple[CpuList | None, int | None, int | None]:
     """A thread's mask and its voluntary and involuntary switches: three of ~55 fields,
     read for every thread of a busy pool that ran this tick."""
-    try:
-        cpus_s = _field(text, "\nCpus_allowed_list:")
-        cpus = _cpulist(cpus_s) if cpus_s is not None else None
-    except ValueError:
-        cpus = None
-    vol_s = _field(text, "\nvoluntary_ctxt_switches:")
-    invol_s = _field(text, "\nnonvoluntary_ctxt_switches:")
     return (
-        cpus,
-        int(vol_s) if vol_s and vol_s.isdigit() else None,
-        int(invol_s) if invol_s and invol_s.isdigit() else None,
+        _list_field(text, "\nCpus_allowed_list:"),
+        _int_field(text, "\nvoluntary_ctxt_switches:"),
+        _int_field(text, "\nnonvoluntary_ctxt_switches:"),
     )

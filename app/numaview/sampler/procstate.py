@@ -90,6 +90,18 @@ class ProcState:
     numa_policy: str | None = None
     numa_mono: float | None = None
 
+    def standing_row(self) -> ProcessSample | None:
+        """Last tick's row if it is still right (same CPU %, switch rates, memory), else None."""
+        prev = self.sample
+        if (
+            prev is not None
+            and prev.cpu_pct == self.cpu_now
+            and prev.mem_by_node_bytes is self.numa
+            and (prev.ctx_voluntary_per_s, prev.ctx_involuntary_per_s) == self.ctx_rates
+        ):
+            return prev
+        return None
+
     def rested(
         self,
         tick: int,

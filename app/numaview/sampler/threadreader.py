@@ -23,6 +23,7 @@ def read_threads(
     base: str,
     mono: float,
     refresh: bool,
+    main_status: str | None = None,
 ) -> tuple[float | None, float | None] | None:
     """Every thread's CPU %, last CPU and own mask; the switch rates of all threads.
 
@@ -31,6 +32,8 @@ def read_threads(
     main thread's switches, which in a thread pool often sleeps while the
     workers are preempted; so for a process with several threads the rates
     returned are summed over its threads (None until there is a baseline).
+    ``main_status`` is /proc/PID/status just read: the main thread's own, so
+    its task/PID/status is not read again.
     """
     if st.num_threads == 1:
         # One thread: the process's own stat and status already say it all.
@@ -72,7 +75,8 @@ def read_threads(
         if elapsed is not None and elapsed > 0 and before is not None:
             pct = num(max(t - before, 0) / CLK_TCK / elapsed * 100)
         if pool and (refresh or ran or tid not in proc.thread_affinity):
-            text = fs.read(f"{base}/task/{name}/status")
+            text = main_status if tid == st.pid and main_status else None
+            text = text or fs.read(f"{base}/task/{name}/status")
             mask, vol, invol = procfs.parse_task_status(text) if text else (None, None, None)
             proc.thread_affinity[tid] = intern(mask)  # type: ignore[assignment]
             if vol is not None and invol is not None:
