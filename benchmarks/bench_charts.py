@@ -44,9 +44,9 @@ from rich.text import Text
 from tests.fakefs import FakeClock
 from textual.app import App, ComposeResult
 
+from numaview.demo.machine import SimulatedSampler
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
-from numaview.sampler.simulated import SimulatedSampler
 from numaview.tui.widgets import charts
 from numaview.tui.widgets.charts import ChartPanel, build_panel_text, compute_charts
 

@@ -23,8 +23,8 @@ import sys
 import time
 from typing import IO
 
-from numaview.sampler.fsroot import FsRoot
-from numaview.sampler.procfs import parse_numa_maps
+from numaview.linux.fsroot import FsRoot
+from numaview.linux.procparse import parse_numa_maps
 from numaview.sampler.sampler import PAGE_SIZE, SamplerOptions
 
 CHILD = r"""

@@ -26,8 +26,8 @@ from tests.fakefs import FakeClock
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
+from numaview.demo.machine import SimulatedSampler
 from numaview.model.frame import Frame, ProcessSample, ThreadSample
-from numaview.sampler.simulated import SimulatedSampler
 from numaview.tui.screens.process import ThreadList
 from numaview.tui.widgets.proctable import ProcessTable
 

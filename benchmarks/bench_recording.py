@@ -32,10 +32,10 @@ from pathlib import Path
 from tests.fakefs import FakeClock, build_machine
 
 from benchmarks.bench_ring_memory import NCPU, NNODE, SHAPE, PartialProc, advance, populate
+from numaview.linux.sysfs import discover
 from numaview.record.reader import Reader
 from numaview.record.writer import Writer
 from numaview.sampler.sampler import Sampler
-from numaview.sampler.sysfs import discover
 
 TARGET_MB_H = 20.0
 SEEK_TARGET_MS = 200.0

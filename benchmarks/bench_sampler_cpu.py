@@ -19,7 +19,7 @@ import time
 
 from numaview.model.frame import Frame
 from numaview.sampler.sampler import Sampler
-from numaview.sampler.thread import SamplerThread
+from numaview.stream.ticker import SamplerThread
 
 TARGET_PCT = 0.5
 PEERS = "glances 6.5 %, htop 2.0 %, atop 2.5 %, btop 0.85 %"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.fakefs import Shape, build_machine
 
-from numaview.sampler.sysfs import discover
+from numaview.linux.sysfs import discover
 
 TARGET_MS = 100.0
 

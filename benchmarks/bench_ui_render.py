@@ -24,7 +24,7 @@ from tests.fakefs import FakeClock, FakeProc, FakeProcess, FakeThread, Shape, bu
 
 from numaview.model.frame import Frame
 from numaview.sampler.sampler import Sampler
-from numaview.sampler.source import ManualSource
+from numaview.stream.source import ManualSource
 from numaview.tui.app import FrameArrived, make_app
 from numaview.tui.widgets.heatmap import Heatmap
 

@@ -17,9 +17,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from numaview.linux.sysfs import discover
 from numaview.model.topology import Topology
 from numaview.pinning.apply import Syscalls
-from numaview.sampler.sysfs import discover
 from tests.fakefs import FakeProc, FakeProcess, FakeThread, Shape, build_machine
 
 CHILD = r"""

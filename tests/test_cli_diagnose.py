@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from numaview.demo.scenario import simulated_topology
 from numaview.diagnose.findings import KINDS, SEVERITIES, Finding, PinPlan
-from numaview.diagnose.report import RunLog, fix_text, render_text, ticks, to_json
 from numaview.model.frame import CPU_METRICS, CpuTable, Frame, ProcessSample, SystemSample
-from numaview.sampler.scenario import simulated_topology
+from numaview.render.report import RunLog, fix_text, render_text, ticks, to_json
 from tests.fakefs import FakeProc, FakeProcess, Shape, build_machine
 
 RUN_KEYS = {"findings", "duration_s", "frames", "host", "errors"}

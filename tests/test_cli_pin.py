@@ -183,7 +183,7 @@ def test_kernel_thread_is_exit_1(tmp_path: Path) -> None:
 
 
 def test_thread_lines_group_by_masks_and_cut_long_lists() -> None:
-    from numaview.cli_pin import thread_lines
+    from numaview.cli.pin import thread_lines
     from numaview.pinning.apply import PinEvent, ThreadChange
 
     many = tuple(ThreadChange(109 - i, (0, 1), (1,)) for i in range(10))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from numaview.cli_record import parse_duration
+from numaview.cli.record import parse_duration
 from numaview.record.reader import Reader
 from tests.test_record import record, scripted_frames
 

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from numaview.linux.sysfs import discover
 from numaview.model.frame import CPU_METRICS, CpuTable, Frame, NodeSample, ProcessSample
 from numaview.model.frame import SystemSample as System
-from numaview.model.labels import affinity_label as affinity_text
-from numaview.model.labels import short_bytes
-from numaview.model.snapshot_text import render_snapshot
 from numaview.model.topology import Topology
+from numaview.render.labels import affinity_label as affinity_text
+from numaview.render.labels import short_bytes
+from numaview.render.snapshot_text import render_snapshot
 from numaview.sampler.sampler import CLK_TCK, Sampler, SamplerOptions
-from numaview.sampler.sysfs import discover
 from tests.fakefs import (
     FakeClock,
     FakeProc,

@@ -22,6 +22,7 @@ import pytest
 from numaview.diagnose.detectors import DETECTORS, Context
 from numaview.diagnose.engine import Diagnoser
 from numaview.diagnose.findings import KINDS, Finding, PinPlan, Thresholds
+from numaview.linux.sysfs import discover
 from numaview.model.frame import (
     CPU_METRICS,
     CpuTable,
@@ -34,7 +35,6 @@ from numaview.model.frame import (
 )
 from numaview.model.topology import Topology
 from numaview.sampler.sampler import CLK_TCK
-from numaview.sampler.sysfs import discover
 from tests.fakefs import FakeProcess, FakeThread, Shape, build_machine
 from tests.test_sampler import Rig
 
@@ -838,7 +838,7 @@ def test_findings_come_most_severe_first(topo: Topology) -> None:
 
 
 def test_the_simulated_machine_raises_every_kind(topo: Topology) -> None:
-    from numaview.sampler.simulated import SimulatedSampler
+    from numaview.demo.machine import SimulatedSampler
     from tests.fakefs import FakeClock
 
     clock = FakeClock(0.0)
@@ -855,10 +855,10 @@ def test_the_simulated_machine_raises_every_kind(topo: Topology) -> None:
 
 def test_three_processes_crowding_one_cpu_are_seen_as_overlapping() -> None:
     """Each of three engines on CPU 0 gets ~33 %: under busy_pct alone, but together they crowd it."""
+    from numaview.demo.scenario import simulated_topology
     from numaview.diagnose.detectors import Context, overlapping_affinity
     from numaview.diagnose.findings import Thresholds
     from numaview.model.frame import CpuTable, Frame, ProcessSample, SystemSample
-    from numaview.sampler.scenario import simulated_topology
 
     topo = simulated_topology()
     ids = [c.id for c in topo.cpus]

@@ -33,7 +33,7 @@ def test_demo_shrunk_to_20x10_says_too_small_and_recovers() -> None:
 def test_columns_and_lines_are_dropped_only_for_a_real_terminal() -> None:
     import os
 
-    from numaview.cli import trust_the_terminal
+    from numaview.cli.dashboard import trust_the_terminal
 
     master, slave = os.openpty()
     r, w = os.pipe()

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from numaview.linux.sysfs import discover
 from numaview.model.topology import Topology
 from numaview.pinning.apply import LivePinner, Syscalls
 from numaview.pinning.plan import PinError, cpus_target, node_target, undo_target
-from numaview.sampler.sysfs import discover
 from tests.pin_helpers import (
     MIB,
     PID,

@@ -12,11 +12,11 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from numaview.demo.machine import SimulatedSampler
 from numaview.model.frame import Frame
 from numaview.record.reader import Reader
+from numaview.record.replay import ReplaySource, parse_when
 from numaview.record.writer import Writer
-from numaview.sampler.replay import ReplaySource, parse_when
-from numaview.sampler.simulated import SimulatedSampler
 from numaview.tui.app import NumaviewApp, make_app
 from numaview.tui.replay_app import REPLAY_HELP, ReplayApp
 from numaview.tui.widgets.findings import FindingsPanel

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from numaview.model.frame import CPU_METRICS, CpuTable, Frame, SystemSample
-from numaview.sampler.ring import RingBuffer, capacity_for
-from numaview.sampler.thread import SamplerThread, clamp_interval, next_tick
+from numaview.stream.ring import RingBuffer, capacity_for
+from numaview.stream.ticker import SamplerThread, clamp_interval, next_tick
 
 
 def frame(mono: float, seq: int = 0) -> Frame:

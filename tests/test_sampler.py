@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from numaview.linux.sysfs import discover
 from numaview.model.frame import Frame
 from numaview.sampler.sampler import CLK_TCK, PAGE_SIZE, Sampler, SamplerOptions
-from numaview.sampler.sysfs import discover
 from tests.fakefs import (
     FakeClock,
     FakeProc,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from numaview.sampler.fsroot import FsRoot
-from numaview.sampler.processes import ProcessReader, SamplerOptions
-from numaview.sampler.procfiles import ProcFiles, raise_nofile_limit
+from numaview.linux.fsroot import FsRoot
+from numaview.linux.keptfiles import ProcFiles, raise_nofile_limit
+from numaview.sampler.process_reader import ProcessReader, SamplerOptions
 from tests.fakefs import FakeProcess, FakeThread
 from tests.test_sampler import Rig
 
@@ -247,7 +247,7 @@ def test_raising_the_open_file_limit_never_lowers_it() -> None:
 def test_idle_threads_of_a_busy_process_are_not_parsed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from numaview.sampler import procfs
+    from numaview.linux import procparse
 
     rig = Rig(tmp_path, refresh_every=1000)
     threads = [FakeThread(5000 + k, cpu=k) for k in range(10)]
@@ -255,14 +255,14 @@ def test_idle_threads_of_a_busy_process_are_not_parsed_again(
     rig.tick()
     rig.tick()
     parsed: list[int] = []
-    real = procfs.parse_pid_stat
+    real = procparse.parse_pid_stat
 
-    def counted(text: str) -> procfs.PidStat | None:
+    def counted(text: str) -> procparse.PidStat | None:
         st = real(text)
         parsed.append(st.pid if st else -1)
         return st
 
-    monkeypatch.setattr(procfs, "parse_pid_stat", counted)
+    monkeypatch.setattr(procparse, "parse_pid_stat", counted)
     p.threads[3].ticks += 40
     p.threads[3].cpu = 9
     s = rig.tick().process(5000)

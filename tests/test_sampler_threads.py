@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from numaview.sampler import procfs
+from numaview.linux import procparse
 from numaview.sampler.sampler import CLK_TCK
 from tests.fakefs import FakeProcess, FakeThread
 from tests.test_sampler import Rig
@@ -107,10 +107,10 @@ def test_a_real_pool_sharing_a_cpu_shows_its_workers_preemptions() -> None:
         sampler.sample()
         time.sleep(0.5)
         sampler.sample()
-        main0 = procfs.parse_pid_status(Path(f"/proc/{pool.pid}/status").read_text())
+        main0 = procparse.parse_pid_status(Path(f"/proc/{pool.pid}/status").read_text())
         time.sleep(1.0)
         s = sampler.sample().process(pool.pid)
-        main1 = procfs.parse_pid_status(Path(f"/proc/{pool.pid}/status").read_text())
+        main1 = procparse.parse_pid_status(Path(f"/proc/{pool.pid}/status").read_text())
     finally:
         for p in (pool, burner):
             p.kill()

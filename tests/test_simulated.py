@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from numaview.demo.machine import SimulatedSampler
 from numaview.model.frame import Frame
-from numaview.sampler.simulated import SimulatedSampler
 from tests.fakefs import FakeClock
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from numaview.cli import main
-from numaview.cli_stacks import _sample
+from numaview.cli.stacks import _sample
 from numaview.stacks.join import StackRow, join
 from numaview.stacks.pyspy import dump, find_pyspy
 from numaview.stacks.types import StacksError

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from numaview.model.describe import render_tree
+from numaview.linux.sysfs import TopologyError, discover
 from numaview.model.topology import Topology
-from numaview.sampler.sysfs import TopologyError, discover
+from numaview.render.describe import render_tree
 from tests.fakefs import FakeTree, Machine, Shape, build_machine
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from numaview.model.describe import render_tree
+from numaview.linux.sysfs import discover
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
-from numaview.sampler.sysfs import discover
+from numaview.render.describe import render_tree
 from tests.test_topology_real import check_lscpu, parse_lscpu
 
 DATA = Path(__file__).parent / "data" / "h100-host"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from numaview.linux.sysfs import discover
 from numaview.model.cpuset import parse_cpulist
 from numaview.model.topology import Topology
-from numaview.sampler.sysfs import discover
 
 pytestmark = pytest.mark.real
 

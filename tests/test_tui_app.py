@@ -9,7 +9,7 @@ from dataclasses import replace
 from textual.pilot import Pilot
 
 from numaview.model.topology import Topology
-from numaview.sampler.source import ManualSource
+from numaview.stream.source import ManualSource
 from numaview.tui.app import FrameArrived, NumaviewApp
 from numaview.tui.screens.help import HelpScreen
 from numaview.tui.screens.process import ProcessScreen
@@ -239,7 +239,7 @@ def test_command_palette_offers_the_actions() -> None:
 
 
 def test_dense_heatmap_keeps_256_and_1024_cpus_visible_at_80x24(tmp_path) -> None:
-    from numaview.sampler.sysfs import discover
+    from numaview.linux.sysfs import discover
     from tests.fakefs import Shape, build_machine
     from tests.tui_harness import topology_app
 

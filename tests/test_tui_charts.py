@@ -9,7 +9,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
-from numaview.model import history
+from numaview.demo.machine import SimulatedSampler
 from numaview.model.frame import (
     CPU_METRICS,
     CpuTable,
@@ -18,7 +18,7 @@ from numaview.model.frame import (
     ProcessSample,
     SystemSample,
 )
-from numaview.sampler.simulated import SimulatedSampler
+from numaview.render import history
 from numaview.tui.widgets.charts import (
     ChartPanel,
     Palette,

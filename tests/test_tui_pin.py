@@ -11,9 +11,9 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, OptionList, Static
 
+from numaview.demo.pinner import SimulatedPinner
 from numaview.model.frame import ProcessSample
-from numaview.pinning.simulated import SimulatedPinner
-from numaview.sampler.source import ManualSource
+from numaview.stream.source import ManualSource
 from numaview.tui.app import NumaviewApp
 from numaview.tui.screens.confirm import ConfirmScreen
 from numaview.tui.screens.help import HelpScreen
@@ -373,8 +373,8 @@ def test_help_and_command_palette_offer_the_pin() -> None:
 
 
 def test_summary_names_the_memory_the_live_dry_run_would_move() -> None:
+    from numaview.demo.scenario import simulated_topology
     from numaview.pinning.apply import MemoryMove, PinEvent, ThreadChange
-    from numaview.sampler.scenario import simulated_topology
     from numaview.tui.screens.pin_choices import marker_label, summary_text
 
     threads = (ThreadChange(10, NODE1, NODE0), ThreadChange(11, NODE1, NODE0))

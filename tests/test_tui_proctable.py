@@ -14,10 +14,10 @@ from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.pilot import Pilot
 
+from numaview.demo.machine import SimulatedSampler
+from numaview.demo.scenario import simulated_topology
 from numaview.model.frame import Frame, ProcessSample
-from numaview.model.labels import affinity_label, command_label, nodes_label, rate_label
-from numaview.sampler.scenario import simulated_topology
-from numaview.sampler.simulated import SimulatedSampler
+from numaview.render.labels import affinity_label, command_label, nodes_label, rate_label
 from numaview.tui.screens.process import ProcessScreen, ThreadList
 from numaview.tui.widgets.proccolumns import COLUMNS, fit, layout
 from numaview.tui.widgets.proctable import ProcessTable

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from numaview.linux.sysfs import discover
 from numaview.pinning.apply import LivePinner
 from numaview.pinning.plan import PinError, cpus_target, undo_target
 from numaview.pinning.undo_store import UndoStore, default_directory
-from numaview.sampler.sysfs import discover
 from tests.fakefs import FakeProc, FakeProcess, FakeThread, Shape, build_machine
 from tests.pin_helpers import FakeKernel
 

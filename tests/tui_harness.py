@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from numaview.demo.machine import SimulatedSampler
+from numaview.demo.pinner import SimulatedPinner
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
-from numaview.pinning.simulated import SimulatedPinner
-from numaview.sampler.simulated import SimulatedSampler
-from numaview.sampler.source import ManualSource
+from numaview.stream.source import ManualSource
 from numaview.tui.app import NumaviewApp, make_app
 from tests.fakefs import FakeClock
 

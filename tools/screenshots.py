@@ -18,9 +18,9 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from numaview.demo.machine import SimulatedSampler
 from numaview.sampler.sampler import Sampler
-from numaview.sampler.simulated import SimulatedSampler
-from numaview.sampler.source import ManualSource
+from numaview.stream.source import ManualSource
 from numaview.tui.app import NumaviewApp, make_app
 
 

@@ -1,6 +1,6 @@
 """The machine's hardware topology as plain, frozen data.
 
-Discovered once (``numaview.sampler.sysfs.discover``), carried inside every
+Discovered once (``numaview.linux.sysfs.discover``), carried inside every
 recording, and what the UI lays out. Every object is keyed by the kernel's id
 (CPU id, node id, package id) or, for cores and caches that the kernel does not
 number uniquely, by an index numaview assigns in order of each one's lowest CPU.

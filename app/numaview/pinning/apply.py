@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from numaview.linux.numa_maps import parse_numa_maps
 from numaview.model.cpuset import format_cpulist, parse_cpulist
-from numaview.model.numa_maps import parse_numa_maps
 from numaview.pinning.plan import PinError, Target
 from numaview.pinning.undo_store import UndoStore
 

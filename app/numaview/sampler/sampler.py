@@ -18,6 +18,9 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
+from numaview.linux import procparse
+from numaview.linux.fsroot import FsRoot
+from numaview.linux.sysfs import NODE_DIR, discover
 from numaview.model.frame import (
     CPU_METRICS,
     NAN,
@@ -28,10 +31,7 @@ from numaview.model.frame import (
     SystemSample,
 )
 from numaview.model.topology import Topology
-from numaview.sampler import procfs
-from numaview.sampler.fsroot import FsRoot
-from numaview.sampler.processes import CLK_TCK, PAGE_SIZE, ProcessReader, SamplerOptions, rate
-from numaview.sampler.sysfs import NODE_DIR, discover
+from numaview.sampler.process_reader import CLK_TCK, PAGE_SIZE, ProcessReader, SamplerOptions, rate
 
 __all__ = ["CLK_TCK", "PAGE_SIZE", "Sampler", "SamplerOptions"]
 
@@ -68,7 +68,7 @@ class Sampler:
         self.wall = wall
         self._tick = 0
         self._mono: float | None = None
-        self._stat: procfs.ProcStat | None = None
+        self._stat: procparse.ProcStat | None = None
         self._numastat: dict[int, dict[str, int]] = {}
         self._vmstat: dict[str, int] = {}
         self._self_cpu: float | None = None
@@ -133,7 +133,7 @@ class Sampler:
         self, dt: float | None
     ) -> tuple[CpuTable, dict[int, float | None], dict[str, float | int | None]]:
         text = self._read("proc/stat", "CPU usage")
-        stat = procfs.parse_proc_stat(text) if text is not None else None
+        stat = procparse.parse_proc_stat(text) if text is not None else None
         prev, self._stat = self._stat, stat
         ids = self._ids
         rows: dict[str, list[float | None]] = {m: [] for m in CPU_METRICS}
@@ -168,9 +168,9 @@ class Sampler:
         for node in self.topology.nodes:
             base = f"{NODE_DIR}/node{node.id}"
             text = self._read(f"{base}/meminfo", f"node {node.id} memory")
-            mem = procfs.parse_meminfo(text) if text is not None else {}
+            mem = procparse.parse_meminfo(text) if text is not None else {}
             text = self._read(f"{base}/numastat", f"node {node.id} numastat")
-            counters = procfs.parse_counters(text) if text is not None else {}
+            counters = procparse.parse_counters(text) if text is not None else {}
             prev = self._numastat.get(node.id, {})
             self._numastat[node.id] = counters
             rates = {f"{k}_per_s": rate(prev.get(k), counters.get(k), dt) for k in NUMASTAT_KEYS}
@@ -192,17 +192,17 @@ class Sampler:
 
     def _system(self, dt: float | None, part: dict[str, float | int | None]) -> dict[str, Any]:
         text = self._read("proc/loadavg", "load average")
-        load = procfs.parse_loadavg(text) if text is not None else None
+        load = procparse.parse_loadavg(text) if text is not None else None
         vm_text = self.fs.read("proc/vmstat", limit=1 << 20)
-        vm = procfs.parse_counters(vm_text) if vm_text is not None else {}
+        vm = procparse.parse_counters(vm_text) if vm_text is not None else {}
         prev, self._vmstat = self._vmstat, vm
         out: dict[str, Any] = {"load": load, **part}
         for k in VMSTAT_KEYS:
             out[f"{k}_per_s"] = rate(prev.get(k), vm.get(k), dt)  # absent without NUMA
         cpu_psi = self.fs.read("proc/pressure/cpu")
         mem_psi = self.fs.read("proc/pressure/memory")
-        cpu = procfs.parse_psi(cpu_psi) if cpu_psi else {}
-        mem = procfs.parse_psi(mem_psi) if mem_psi else {}
+        cpu = procparse.parse_psi(cpu_psi) if cpu_psi else {}
+        mem = procparse.parse_psi(mem_psi) if mem_psi else {}
         out["psi_cpu_some_avg10"] = cpu.get("some")
         out["psi_memory_some_avg10"] = mem.get("some")
         out["psi_memory_full_avg10"] = mem.get("full")

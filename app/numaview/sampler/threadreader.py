@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from numaview.linux import procparse
+from numaview.linux.fsroot import FsRoot
 from numaview.model.frame import ThreadSample, ThreadTable
-from numaview.sampler import procfs
-from numaview.sampler.fsroot import FsRoot
-from numaview.sampler.procstate import CLK_TCK, Interner, ProcState
+from numaview.sampler.process_state import CLK_TCK, Interner, ProcState
 
 
 def read_threads(
@@ -19,7 +19,7 @@ def read_threads(
     intern: Interner,
     num: Callable[[float | None], float | None],
     proc: ProcState,
-    st: procfs.PidStat,
+    st: procparse.PidStat,
     base: str,
     mono: float,
     refresh: bool,
@@ -49,7 +49,7 @@ def read_threads(
     had_counts = bool(proc.thread_ctx)
     samples = []
     ticks: dict[int, int] = {}
-    parsed: dict[int, tuple[int, procfs.PidStat]] = {}
+    parsed: dict[int, tuple[int, procparse.PidStat]] = {}
     counts: dict[int, tuple[int, int]] = {}
     switched = [0, 0]  # voluntary, involuntary, over all threads since the last read
     for name in sorted((t for t in tids if t.isdigit()), key=int):
@@ -64,7 +64,7 @@ def read_threads(
             old = proc.thread_stats.get(tid)
             # An idle thread of a busy pool: the same text, parsed last time.
             ran = old is None or old[0] != digest
-            tst = procfs.parse_pid_stat(text) if ran else old[1]  # type: ignore[index]
+            tst = procparse.parse_pid_stat(text) if ran else old[1]  # type: ignore[index]
             if tst is None:
                 continue
             parsed[tid] = (digest, tst)
@@ -77,7 +77,7 @@ def read_threads(
         if pool and (refresh or ran or tid not in proc.thread_affinity):
             text = main_status if tid == st.pid and main_status else None
             text = text or fs.read(f"{base}/task/{name}/status")
-            mask, vol, invol = procfs.parse_task_status(text) if text else (None, None, None)
+            mask, vol, invol = procparse.parse_task_status(text) if text else (None, None, None)
             proc.thread_affinity[tid] = intern(mask)  # type: ignore[assignment]
             if vol is not None and invol is not None:
                 now = (vol, invol)

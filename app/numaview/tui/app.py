@@ -24,7 +24,7 @@ from numaview.diagnose.engine import Diagnoser
 from numaview.diagnose.findings import Finding
 from numaview.model.frame import Frame
 from numaview.pinning.apply import PinEvent, Pinner
-from numaview.sampler.source import FrameSource
+from numaview.stream.source import FrameSource
 from numaview.tui.keys import HELP_TEXT, KEY_NAMES
 from numaview.tui.pinning import PinningMixin
 from numaview.tui.recorder import RecorderMixin

@@ -13,7 +13,7 @@ from numaview.diagnose.findings import Finding, PinPlan
 from numaview.model.frame import Frame, ProcessSample
 from numaview.model.topology import Topology
 from numaview.pinning.apply import PinEvent, Pinner
-from numaview.sampler.source import FrameSource
+from numaview.stream.source import FrameSource
 from numaview.tui.screens.pin import PinScreen
 from numaview.tui.screens.pin_choices import marker_label
 from numaview.tui.widgets.charts import ChartPanel

@@ -19,7 +19,7 @@ from numaview.model.topology import Topology
 from numaview.pinning.apply import PinEvent
 from numaview.record.format import RecordingError
 from numaview.record.writer import Writer
-from numaview.sampler.source import FrameSource
+from numaview.stream.source import FrameSource
 from numaview.tui.screens.prompt import PromptScreen
 from numaview.tui.widgets.header import HeaderBar
 

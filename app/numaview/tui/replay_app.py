@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 
 from numaview.diagnose.engine import HISTORY_S, Diagnoser
 from numaview.model.frame import Frame
-from numaview.sampler.replay import NAV_EVENTS, ReplaySource, parse_when
+from numaview.record.replay import NAV_EVENTS, ReplaySource, parse_when
 from numaview.tui.app import FrameArrived, NumaviewApp
 from numaview.tui.keys import HELP_TEXT
 from numaview.tui.screens.prompt import PromptScreen

@@ -24,10 +24,10 @@ from textual.widgets.option_list import Option
 from numaview.diagnose.findings import PinPlan
 from numaview.model.cpuset import format_cpulist, parse_cpulist
 from numaview.model.frame import Frame, ProcessSample
-from numaview.model.labels import affinity_label
 from numaview.model.topology import Topology
 from numaview.pinning.apply import PinEvent, Pinner
 from numaview.pinning.plan import PinError, Target, cpus_target
+from numaview.render.labels import affinity_label
 from numaview.tui.screens.confirm import ConfirmScreen
 from numaview.tui.screens.pin_choices import CUSTOM, FIX, UNDO, choices, nodes_text, summary_text
 from numaview.tui.widgets.cpupicker import CpuPicker

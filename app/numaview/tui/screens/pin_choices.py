@@ -13,7 +13,6 @@ from typing import Any
 from numaview.diagnose.findings import PinPlan
 from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import Frame, ProcessSample
-from numaview.model.labels import affinity_label, nodes_label, short_bytes
 from numaview.model.topology import Topology
 from numaview.pinning.apply import PinEvent
 from numaview.pinning.plan import (
@@ -26,6 +25,7 @@ from numaview.pinning.plan import (
     spread_target,
     undo_target,
 )
+from numaview.render.labels import affinity_label, nodes_label, short_bytes
 
 CUSTOM, UNDO, FIX = "custom", "undo", "fix"
 

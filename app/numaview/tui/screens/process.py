@@ -25,14 +25,14 @@ from textual.widgets import Static
 
 from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import Frame, ProcessSample, ThreadSample
-from numaview.model.labels import (
+from numaview.model.topology import Topology
+from numaview.render.labels import (
     affinity_label,
     command_label,
     nodes_label,
     rate_label,
     short_bytes,
 )
-from numaview.model.topology import Topology
 from numaview.stacks.join import join
 from numaview.stacks.types import StackDump, StacksError
 from numaview.tui.widgets.proccolumns import HOT_PCT, IDLE_PCT, UNKNOWN, fit

@@ -5,7 +5,7 @@ milliseconds where the rest of a tick costs microseconds, and numaview's whole
 budget is 2 % of one core at 1 Hz. So the panel redraws only when the data
 changed and at most every ``redraw_every_s`` (forced on resize and when the
 subject changes), series are downsampled to a bounded number of points
-(numaview.model.history), the build happens in ``render()`` so that several
+(numaview.render.history), the build happens in ``render()`` so that several
 requests within one screen refresh cost one build, and the cost is counted
 (``builds``, ``build_s``). benchmarks/bench_charts.py measures it.
 
@@ -32,9 +32,9 @@ from rich.text import Text
 from textual import events
 from textual.widget import Widget
 
-from numaview.model import history
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
+from numaview.render import history
 
 Color = int | tuple[int, int, int]  # xterm-256 number or RGB, as plotext takes them
 MIN_W, MIN_H = 20, 5  # below this the panel shows nothing

@@ -15,8 +15,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from numaview.model.frame import Frame, NodeSample
-from numaview.model.labels import rate_label, short_bytes
 from numaview.model.topology import Topology
+from numaview.render.labels import rate_label, short_bytes
 
 
 class NodePanel(Widget, can_focus=False):

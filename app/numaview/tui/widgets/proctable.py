@@ -23,7 +23,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from numaview.model.frame import Frame, ProcessSample
-from numaview.model.labels import (
+from numaview.model.topology import Topology
+from numaview.render.labels import (
     affinity_label,
     command_label,
     mem_by_node_text,
@@ -31,8 +32,7 @@ from numaview.model.labels import (
     rate_label,
     short_bytes,
 )
-from numaview.model.threadrows import ThreadRowCache, thread_rows
-from numaview.model.topology import Topology
+from numaview.render.threadrows import ThreadRowCache, thread_rows
 from numaview.tui.widgets.proccolumns import (
     COLUMNS,
     CPU_COL,

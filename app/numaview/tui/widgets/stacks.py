@@ -24,7 +24,7 @@ Dumper = Callable[[int], StackDump]
 
 def default_dumper(kind: str, lookup: Callable[[int], ProcessSample | None]) -> Dumper:
     """py-spy for this machine; made-up stacks for the demo, whose processes do not exist."""
-    from numaview.stacks import simulated
+    from numaview.demo import stacks as simulated
 
     if kind == "simulated":
         return simulated.simulated_dumper(lookup)

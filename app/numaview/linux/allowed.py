@@ -10,9 +10,9 @@ that has them.
 
 from __future__ import annotations
 
+from numaview.linux.sysfsreader import SysfsReader
 from numaview.model.cpuset import CpuList, parse_cpulist
 from numaview.model.topology import Allowed
-from numaview.sampler.sysfsreader import SysfsReader
 
 
 class AllowedSteps(SysfsReader):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pwd
 
-from numaview.sampler.fsroot import FsRoot
+from numaview.linux.fsroot import FsRoot
 
 
 class UserNames:

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
-from numaview.sampler.ring import RingBuffer, capacity_for
+from numaview.stream.ring import RingBuffer, capacity_for
 
 MIN_INTERVAL_S = 0.1
 MAX_INTERVAL_S = 60.0

@@ -26,12 +26,13 @@ from __future__ import annotations
 import os
 from operator import attrgetter
 
+from numaview.linux import procparse
+from numaview.linux.fsroot import FsRoot
+from numaview.linux.keptfiles import ProcFiles
+from numaview.linux.users import UserNames
 from numaview.model.frame import ProcessSample
-from numaview.sampler import procfs
-from numaview.sampler.fsroot import FsRoot
-from numaview.sampler.numareader import NumaReader
-from numaview.sampler.procfiles import ProcFiles
-from numaview.sampler.procstate import (
+from numaview.sampler.numa_budget import NumaReader
+from numaview.sampler.process_state import (
     CLK_TCK,
     PAGE_SIZE,
     Interner,
@@ -41,7 +42,6 @@ from numaview.sampler.procstate import (
     rate,
 )
 from numaview.sampler.threadreader import read_threads
-from numaview.sampler.users import UserNames
 
 __all__ = ["CLK_TCK", "PAGE_SIZE", "ProcessReader", "SamplerOptions", "rate"]
 
@@ -82,7 +82,7 @@ class ProcessReader:
         if names is None:
             return (), 0, [f"processes: cannot list {self.fs.path('proc')}"]
         up_text = self.fs.read("proc/uptime")
-        prev_uptime, self.uptime = self.uptime, procfs.parse_uptime(up_text) if up_text else None
+        prev_uptime, self.uptime = self.uptime, procparse.parse_uptime(up_text) if up_text else None
         seen: list[ProcState] = []
         alive: list[str] = []
         by_pid = self.by_pid
@@ -222,7 +222,7 @@ class ProcessReader:
         if proc is not None and proc.stat_raw == raw:
             st = proc.st  # nothing changed: no parse
         else:
-            st = procfs.parse_pid_stat(text)
+            st = procparse.parse_pid_stat(text)
             if st is None:
                 return None
         assert st is not None
@@ -255,7 +255,7 @@ class ProcessReader:
         due = (self.tick + pid) % every == 0 or proc.status_reads == 1 or proc.forced
         proc.forced = False
         if first:
-            proc.kernel = bool(st.flags & procfs.PF_KTHREAD)
+            proc.kernel = bool(st.flags & procparse.PF_KTHREAD)
             raw = self.fs.read(f"{base}/cmdline", limit=8192)
             proc.cmdline = (raw.replace("\x00", " ").strip() or None) if raw else None
         if first or active or due:
@@ -269,7 +269,7 @@ class ProcessReader:
             if idle and digest == proc.status_hash and (proc.single or proc.status_reads > 1):
                 return self._idle_turn(proc, st, cpu_pct, mono)
             proc.status_hash = digest
-            status = procfs.parse_pid_status(text)
+            status = procparse.parse_pid_status(text)
             if status.uid is not None and proc.user is None:
                 proc.user = self.users(status.uid)
             if status.kthread is not None:
@@ -304,7 +304,7 @@ class ProcessReader:
         return self._row(proc, st, cpu_pct)
 
     def _idle_turn(
-        self, proc: ProcState, st: procfs.PidStat, cpu_pct: float | None, mono: float
+        self, proc: ProcState, st: procparse.PidStat, cpu_pct: float | None, mono: float
     ) -> ProcessSample:
         """An idle process's turn, and its status as it was: the same switch counts
         (rates 0), affinity and owner. No parse, and its threads did not run either."""
@@ -315,7 +315,7 @@ class ProcessReader:
             return row
         return self._row(proc, st, cpu_pct)
 
-    def _row(self, proc: ProcState, st: procfs.PidStat, cpu_pct: float | None) -> ProcessSample:
+    def _row(self, proc: ProcState, st: procparse.PidStat, cpu_pct: float | None) -> ProcessSample:
         """The process's row from what is known of it; the last row when nothing differs."""
         pid = st.pid
         threads = proc.thread_samples

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from numaview.linux import procparse
 from numaview.model.frame import ProcessSample, ThreadTable
-from numaview.sampler import procfs
 
 try:
     CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -65,7 +65,7 @@ class ProcState:
     same_text: bool = False  # nothing moved this tick: stat byte-identical or not read
     single: bool = False  # one thread: schedstat says whether it ran
     sched_raw: bytes | None = None  # schedstat read just before the last stat read
-    st: procfs.PidStat | None = None
+    st: procparse.PidStat | None = None
     sample: ProcessSample | None = None
     user: str | None = None
     cmdline: str | None = None
@@ -80,7 +80,7 @@ class ProcState:
     affinity: tuple[int, ...] | None = None
     thread_ticks: dict[int, int] = field(default_factory=dict)
     thread_affinity: dict[int, tuple[int, ...] | None] = field(default_factory=dict)
-    thread_stats: dict[int, tuple[int, procfs.PidStat]] = field(
+    thread_stats: dict[int, tuple[int, procparse.PidStat]] = field(
         default_factory=dict
     )  # by text hash
     thread_ctx: dict[int, tuple[int, int]] = field(default_factory=dict)  # tid -> switches

@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
+from numaview.linux.numa_maps import parse_numa_maps
 from numaview.model.cpuset import CpuList, parse_cpulist
-from numaview.model.numa_maps import parse_numa_maps
 
 __all__ = ["parse_numa_maps"]  # its home is the model: pinning reads numa_maps too
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from numaview.model.frame import Frame
 from numaview.record.reader import Event, Reader
-from numaview.sampler.ring import RingBuffer, capacity_for
+from numaview.stream.ring import RingBuffer, capacity_for
 
 SPEEDS = (1.0, 2.0, 10.0, 60.0)
 REFILL_S = 300.0  # history refilled on a seek: the charts' window, not the hour the ring holds

@@ -12,8 +12,8 @@ from typing import Protocol
 
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
-from numaview.sampler.ring import RingBuffer, capacity_for
-from numaview.sampler.thread import SamplerThread, Sampling, clamp_interval
+from numaview.stream.ring import RingBuffer, capacity_for
+from numaview.stream.ticker import SamplerThread, Sampling, clamp_interval
 
 
 class FrameSource(Protocol):

@@ -24,6 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from numaview.demo.scenario import (
+    GIB,
+    NODE_MEM,
+    SimProcess,
+    scenario_processes,
+    simulated_topology,
+)
 from numaview.model.frame import (
     CPU_METRICS,
     CpuTable,
@@ -36,13 +43,6 @@ from numaview.model.frame import (
     ThreadTable,
 )
 from numaview.model.topology import Topology
-from numaview.sampler.scenario import (
-    GIB,
-    NODE_MEM,
-    SimProcess,
-    scenario_processes,
-    simulated_topology,
-)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numaview.sampler import procfs
+from numaview.linux import procparse
 
 STAT = """cpu  10 0 20 300 5 1 1 0 0 0
 cpu0 4 0 10 150 2 1 0 0 0 0
@@ -17,50 +17,50 @@ procs_blocked 1
 
 
 def test_proc_stat_keys_cpus_by_label_not_position() -> None:
-    st = procfs.parse_proc_stat(STAT)
+    st = procparse.parse_proc_stat(STAT)
     assert sorted(st.cpus) == [0, 2]  # cpu1 is offline: absent, not shifted
     assert st.cpus[2] == (6, 1, 10, 150, 3, 0, 1, 2)
     assert (st.ctxt, st.procs_running, st.procs_blocked, st.btime) == (98765, 3, 1, 1764200000)
 
 
 def test_proc_stat_old_kernel_without_steal_and_junk_lines() -> None:
-    st = procfs.parse_proc_stat("cpu0 1 2 3 4\ncpuX 1 2 3 4\ncpu1 a b c d\n")
+    st = procparse.parse_proc_stat("cpu0 1 2 3 4\ncpuX 1 2 3 4\ncpu1 a b c d\n")
     assert st.cpus == {0: (1, 2, 3, 4, 0, 0, 0, 0)}
     assert st.ctxt is None
 
 
 def test_meminfo_node_and_system_forms() -> None:
     node = "Node 1 MemTotal:       1024 kB\nNode 1 MemFree:  512 kB\nNode 1 FilePages: 10 kB\n"
-    assert procfs.parse_meminfo(node) == {
+    assert procparse.parse_meminfo(node) == {
         "MemTotal": 1024 * 1024,
         "MemFree": 512 * 1024,
         "FilePages": 10 * 1024,
     }
-    assert procfs.parse_meminfo("MemTotal: 2 kB\nHugePages_Total: 3\nbad line\n") == {
+    assert procparse.parse_meminfo("MemTotal: 2 kB\nHugePages_Total: 3\nbad line\n") == {
         "MemTotal": 2048,
         "HugePages_Total": 3,
     }
 
 
 def test_counters_loadavg_uptime_psi() -> None:
-    assert procfs.parse_counters("numa_hit 5\nnuma_miss 7\njunk\nx y z\n") == {
+    assert procparse.parse_counters("numa_hit 5\nnuma_miss 7\njunk\nx y z\n") == {
         "numa_hit": 5,
         "numa_miss": 7,
     }
-    assert procfs.parse_loadavg("0.52 0.58 0.59 1/467 12345\n") == (0.52, 0.58, 0.59)
-    assert procfs.parse_loadavg("") is None
-    assert procfs.parse_uptime("350735.47 234388.90\n") == 350735.47
+    assert procparse.parse_loadavg("0.52 0.58 0.59 1/467 12345\n") == (0.52, 0.58, 0.59)
+    assert procparse.parse_loadavg("") is None
+    assert procparse.parse_uptime("350735.47 234388.90\n") == 350735.47
     psi = (
         "some avg10=1.25 avg60=0.00 avg300=0.00 total=1\nfull avg10=0.50 avg60=0 avg300=0 total=1\n"
     )
-    assert procfs.parse_psi(psi) == {"some": 1.25, "full": 0.5}
+    assert procparse.parse_psi(psi) == {"some": 1.25, "full": 0.5}
 
 
 def test_pid_stat_with_spaces_and_parentheses_in_comm() -> None:
     fields = ["R", "1", "42", "42", "0", "-1", str(0x00200000), "0", "0", "0", "0"]
     fields += ["300", "100", "0", "0", "20", "0", "8", "0", "5000", "99999", "777"]
     fields += ["0"] * 14 + ["13", "0", "0"]
-    st = procfs.parse_pid_stat("42 (my (odd) name) " + " ".join(fields))
+    st = procparse.parse_pid_stat("42 (my (odd) name) " + " ".join(fields))
     assert st is not None
     assert (st.pid, st.comm, st.state, st.ppid) == (42, "my (odd) name", "R", 1)
     assert (st.utime, st.stime, st.num_threads, st.starttime, st.rss_pages) == (
@@ -71,9 +71,9 @@ def test_pid_stat_with_spaces_and_parentheses_in_comm() -> None:
         777,
     )
     assert st.processor == 13
-    assert st.flags & procfs.PF_KTHREAD
-    assert procfs.parse_pid_stat("42 (truncated") is None
-    assert procfs.parse_pid_stat("42 (x) R 1 2") is None
+    assert st.flags & procparse.PF_KTHREAD
+    assert procparse.parse_pid_stat("42 (truncated") is None
+    assert procparse.parse_pid_stat("42 (x) R 1 2") is None
 
 
 def test_pid_status() -> None:
@@ -82,9 +82,9 @@ def test_pid_status() -> None:
         "Cpus_allowed:\tff\nCpus_allowed_list:\t0-3,8\nMems_allowed_list:\t0-1\n"
         "voluntary_ctxt_switches:\t150\nnonvoluntary_ctxt_switches:\t7\n"
     )
-    s = procfs.parse_pid_status(text)
-    assert s == procfs.PidStatus(1000, (0, 1, 2, 3, 8), (0, 1), 150, 7, False)
-    assert procfs.parse_pid_status("Cpus_allowed_list:\tjunk\n").cpus_allowed is None
+    s = procparse.parse_pid_status(text)
+    assert s == procparse.PidStatus(1000, (0, 1, 2, 3, 8), (0, 1), 150, 7, False)
+    assert procparse.parse_pid_status("Cpus_allowed_list:\tjunk\n").cpus_allowed is None
 
 
 def test_numa_maps_sums_pages_per_node_with_page_sizes() -> None:
@@ -95,16 +95,16 @@ def test_numa_maps_sums_pages_per_node_with_page_sizes() -> None:
         "7fff00000000 default stack anon=2 dirty=2 N0=1 N1=1 kernelpagesize_kB=4\n"
         "7fff10000000 default\n"
     )
-    by_node, policy = procfs.parse_numa_maps(text)
+    by_node, policy = procparse.parse_numa_maps(text)
     assert by_node == {0: 4 * 4096, 1: 513 * 4096 + 2 * 2048 * 1024}
     assert policy == "bind:1"  # covers most resident bytes
-    assert procfs.parse_numa_maps("") == ({}, None)
+    assert procparse.parse_numa_maps("") == ({}, None)
 
 
 def test_status_cpu_lists_are_parsed_once_and_shared() -> None:
     text = "Name:\tx\nCpus_allowed_list:\t0-1023\nMems_allowed_list:\t0-15\n"
-    a = procfs.parse_pid_status(text)
-    b = procfs.parse_pid_status(text.replace("x", "y"))
+    a = procparse.parse_pid_status(text)
+    b = procparse.parse_pid_status(text.replace("x", "y"))
     assert a.cpus_allowed == tuple(range(1024)) and a.cpus_allowed is b.cpus_allowed
     assert a.mems_allowed == tuple(range(16))
 
@@ -114,5 +114,5 @@ def test_task_status_gives_mask_and_both_switch_counts() -> None:
         "Name:\tworker\nCpus_allowed_list:\t2-3\n"
         "voluntary_ctxt_switches:\t17\nnonvoluntary_ctxt_switches:\t4\n"
     )
-    assert procfs.parse_task_status(text) == ((2, 3), 17, 4)
-    assert procfs.parse_task_status("Name:\tx\nCpus_allowed_list:\tjunk\n") == (None, None, None)
+    assert procparse.parse_task_status(text) == ((2, 3), 17, 4)
+    assert procparse.parse_task_status("Name:\tx\nCpus_allowed_list:\tjunk\n") == (None, None, None)

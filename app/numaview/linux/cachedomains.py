@@ -9,8 +9,8 @@ index: the cache layout rarely varies between CPUs.
 
 from __future__ import annotations
 
+from numaview.linux.sysfsreader import CPU_DIR, SysfsReader, parse_int, parse_size
 from numaview.model.topology import Cache
-from numaview.sampler.sysfsreader import CPU_DIR, SysfsReader, parse_int, parse_size
 
 
 class CacheSteps(SysfsReader):

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 CPU_GAP_S = 0.3  # between the two samples that give the threads' CPU %
 
 
-def add_stacks_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "stacks",
         help="each thread's Python stack (py-spy) with its CPU %%, core, node and GIL",
@@ -36,8 +36,8 @@ def add_stacks_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _sample(pid: int) -> ProcessSample | None:
     import time
 
+    from numaview.linux.sysfs import discover
     from numaview.sampler.sampler import Sampler, SamplerOptions
-    from numaview.sampler.sysfs import discover
 
     topo = discover("/")
     options = SamplerOptions(top_n=0, numa_k=0, refresh_every=1, threads_top=1_000_000)
@@ -64,8 +64,8 @@ def _table(rows: list[StackRow]) -> str:
 
 
 def cmd_stacks(args: argparse.Namespace) -> int:
-    from numaview.cli import EXIT_OK, CliError, UsageError
-    from numaview.sampler.sysfs import TopologyError, discover
+    from numaview.cli.common import EXIT_OK, CliError, UsageError
+    from numaview.linux.sysfs import TopologyError, discover
     from numaview.stacks.join import join
     from numaview.stacks.pyspy import dump
     from numaview.stacks.types import StackDump, StacksError

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import resource
 
-from numaview.sampler.fsroot import FsRoot
+from numaview.linux.fsroot import FsRoot
 
 WANTED_NOFILE = 16384
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from numaview.sampler.thread import Sampling
+    from numaview.stream.ticker import Sampling
 
 DURATION_MAX_S = 3600.0  # and --raise-after / --clear-after
 
@@ -22,36 +22,36 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     """Exit 1 on findings, so CI can gate on it; errors (also 1) are told apart by stderr."""
     import time
 
-    from numaview.cli import (
+    from numaview.cli.common import (
         EXIT_FINDINGS,
         EXIT_OK,
         CliError,
-        _check_root,
-        _interval,
-        _seconds,
+        check_root,
+        interval_arg,
+        seconds,
     )
     from numaview.diagnose.engine import Diagnoser
     from numaview.diagnose.findings import Thresholds
-    from numaview.diagnose.report import StepClock, render_text, run, to_json, too_short
+    from numaview.render.report import StepClock, render_text, run, to_json, too_short
 
-    interval = _interval(args.interval)
-    duration = _seconds("--duration", args.duration, 0.0, DURATION_MAX_S, lo_open=True)
+    interval = interval_arg(args.interval)
+    duration = seconds("--duration", args.duration, 0.0, DURATION_MAX_S, lo_open=True)
     thresholds = Thresholds(
-        raise_after_s=_seconds("--raise-after", args.raise_after, 0.0, DURATION_MAX_S),
-        clear_after_s=_seconds("--clear-after", args.clear_after, 0.0, DURATION_MAX_S),
+        raise_after_s=seconds("--raise-after", args.raise_after, 0.0, DURATION_MAX_S),
+        clear_after_s=seconds("--clear-after", args.clear_after, 0.0, DURATION_MAX_S),
     )
     sampler: Sampling
     sleep: Callable[[float], None] = time.sleep
     if args.simulated:
-        from numaview.sampler.simulated import SimulatedSampler
+        from numaview.demo.machine import SimulatedSampler
 
         step = StepClock()
         sampler, sleep = SimulatedSampler(seed=7, clock=step), step.sleep
     else:
+        from numaview.linux.sysfs import TopologyError, discover
         from numaview.sampler.sampler import Sampler
-        from numaview.sampler.sysfs import TopologyError, discover
 
-        _check_root(args.root)
+        check_root(args.root)
         try:
             sampler = Sampler(args.root, discover(args.root))
         except TopologyError as exc:
@@ -87,8 +87,8 @@ Ctrl+C stops the run early and prints what was found so far.
 """
 
 
-def add_diagnose_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from numaview.cli import INTERVAL_MAX_S, INTERVAL_MIN_S, _root_arg
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from numaview.cli.common import INTERVAL_MAX_S, INTERVAL_MIN_S, root_arg
     from numaview.diagnose.findings import Thresholds  # plain data: cheap, no textual
 
     base = Thresholds()
@@ -101,7 +101,7 @@ def add_diagnose_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         epilog=DIAGNOSE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _root_arg(p)
+    root_arg(p)
     p.add_argument(
         "--duration",
         metavar="S",

@@ -13,16 +13,16 @@ import time
 from collections.abc import Iterable, Sequence
 
 from numaview.model.cpuset import format_cpulist
-from numaview.model.describe import human_bytes
 from numaview.model.frame import Frame, NodeSample, ProcessSample, SystemSample
-from numaview.model.labels import (
+from numaview.model.topology import Topology
+from numaview.render.describe import human_bytes
+from numaview.render.labels import (
     affinity_label,
     command_label,
     mem_by_node_text,
     rate_label,
     short_bytes,
 )
-from numaview.model.topology import Topology
 
 WIDTH = 100
 UNKNOWN = "–"

@@ -13,9 +13,9 @@ import heapq
 import time
 from operator import attrgetter
 
-from numaview.sampler import procfs
-from numaview.sampler.fsroot import FsRoot
-from numaview.sampler.procstate import PAGE_SIZE, ProcState, SamplerOptions
+from numaview.linux import procparse
+from numaview.linux.fsroot import FsRoot
+from numaview.sampler.process_state import PAGE_SIZE, ProcState, SamplerOptions
 
 _REST = attrgetter("rest_order")
 
@@ -50,6 +50,6 @@ class NumaReader:
             t0 = time.thread_time()
             text = self.fs.read(f"proc/{key[0]}/numa_maps", limit=64 << 20)
             if text is not None:
-                by_node, policy = procfs.parse_numa_maps(text, PAGE_SIZE // 1024)
+                by_node, policy = procparse.parse_numa_maps(text, PAGE_SIZE // 1024)
                 proc.numa, proc.numa_policy = by_node, policy
             self.tokens -= time.thread_time() - t0

@@ -19,6 +19,10 @@ import os
 import re
 from collections.abc import Callable
 
+from numaview.linux.allowed import AllowedSteps
+from numaview.linux.cachedomains import CacheSteps
+from numaview.linux.fsroot import FsRoot
+from numaview.linux.sysfsreader import CPU_DIR, parse_int
 from numaview.model.cpuset import CpuList
 from numaview.model.topology import (
     Core,
@@ -28,10 +32,6 @@ from numaview.model.topology import (
     Package,
     Topology,
 )
-from numaview.sampler.allowed import AllowedSteps
-from numaview.sampler.cachedomains import CacheSteps
-from numaview.sampler.fsroot import FsRoot
-from numaview.sampler.sysfsreader import CPU_DIR, parse_int
 
 NODE_DIR = "sys/devices/system/node"
 _CPU_RE = re.compile(r"cpu(\d+)")

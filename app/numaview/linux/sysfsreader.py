@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
+from numaview.linux.fsroot import FsRoot, Warnings
 from numaview.model.cpuset import CpuList, parse_cpulist, parse_cpumask
-from numaview.sampler.fsroot import FsRoot, Warnings
 
 CPU_DIR = "sys/devices/system/cpu"
 _SIZE_RE = re.compile(r"(\d+)\s*([KMG]?)", re.IGNORECASE)

@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from numaview.cli import CliError
+    from numaview.cli.common import CliError
     from numaview.model.topology import Topology
     from numaview.pinning.apply import PinEvent
     from numaview.pinning.plan import PinError, Target
@@ -51,8 +51,8 @@ exit status:
 """
 
 
-def add_pin_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from numaview.cli import _root_arg
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from numaview.cli.common import root_arg
 
     p = sub.add_parser(
         "pin",
@@ -83,7 +83,7 @@ def add_pin_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     p.add_argument("--dry-run", action="store_true", help="change nothing; say what would move")
     p.add_argument("--json", action="store_true", help="print the pin event as JSON")
-    _root_arg(p)
+    root_arg(p)
     p.set_defaults(func=cmd_pin)
 
 
@@ -104,7 +104,7 @@ def _target(args: argparse.Namespace, topo: Topology) -> Target:
 
 
 def _error(exc: PinError) -> CliError:
-    from numaview.cli import CliError, UsageError
+    from numaview.cli.common import CliError, UsageError
 
     return UsageError(str(exc)) if exc.reason == "bad-target" else CliError(str(exc))
 
@@ -128,15 +128,15 @@ def thread_lines(event: PinEvent) -> list[str]:
 
 
 def cmd_pin(args: argparse.Namespace) -> int:
-    from numaview.cli import EXIT_OK, CliError, UsageError, _check_root
+    from numaview.cli.common import EXIT_OK, CliError, UsageError, check_root
+    from numaview.linux.sysfs import TopologyError, discover
     from numaview.pinning.apply import LivePinner
     from numaview.pinning.plan import PinError
     from numaview.pinning.undo_store import UndoStore
-    from numaview.sampler.sysfs import TopologyError, discover
 
     if args.pid <= 0:
         raise UsageError(f"PID {args.pid}: must be a process id (1 or more)")
-    _check_root(args.root)
+    check_root(args.root)
     try:
         target = _target(args, discover(args.root))
     except TopologyError as exc:

@@ -17,8 +17,8 @@ from numaview.diagnose.engine import Diagnoser
 from numaview.diagnose.findings import SEVERITIES, Finding, PinPlan, Thresholds
 from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import Frame
-from numaview.model.labels import affinity_label
 from numaview.model.topology import Topology
+from numaview.render.labels import affinity_label
 
 WIDTH = 100
 INDENT = "  "
