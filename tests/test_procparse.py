@@ -116,3 +116,30 @@ def test_task_status_gives_mask_and_both_switch_counts() -> None:
     )
     assert procparse.parse_task_status(text) == ((2, 3), 17, 4)
     assert procparse.parse_task_status("Name:\tx\nCpus_allowed_list:\tjunk\n") == (None, None, None)
+
+
+def test_stat_key_is_pid_and_start_ticks_and_agrees_with_the_full_parse() -> None:
+    fields = ["S", "1", "42", "42", "0", "-1", "0", "0", "0", "0", "0"]
+    fields += ["3", "1", "0", "0", "20", "0", "1", "0", "123456", "99", "7"]
+    line = "42 (a) b) (c) " + " ".join(fields + ["0"] * 17)
+    assert procparse.stat_key(line) == (42, 123456)
+    st = procparse.parse_pid_stat(line)
+    assert st is not None and (st.pid, st.starttime) == (42, 123456)
+    assert procparse.stat_key("42 (a) S 1 2 3") is None  # cut short
+    assert procparse.stat_key("x (a) " + " ".join(fields)) is None
+    assert procparse.stat_key("42 no parenthesis") is None
+
+
+def test_status_uids_real_and_effective() -> None:
+    text = "Name:\tsu\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t5\t5\t5\t5\n"
+    assert procparse.parse_status_uids(text) == (1000, 0)
+    assert procparse.parse_pid_status(text).uid == 1000  # the sampler's user column: real
+    assert procparse.parse_status_uids("Name:\tx\nUid:\tjunk\n") is None
+    assert procparse.parse_status_uids("Name:\tx\n") is None
+
+
+def test_cmdline_joins_arguments() -> None:
+    assert (
+        procparse.parse_cmdline("/usr/bin/app\x00--serve\x00a b\x00") == "/usr/bin/app --serve a b"
+    )
+    assert procparse.parse_cmdline("") is None

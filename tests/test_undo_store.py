@@ -141,3 +141,28 @@ def test_a_pin_that_cannot_be_saved_is_rolled_back(
     assert err.value.reason == "failed"
     assert kernel.masks == {PID: {0, 1, 2, 3}, PID + 1: {1}}
     assert pinner.events == []
+
+
+def test_a_file_written_by_an_earlier_version_still_undoes(
+    fake: tuple[Path, FakeKernel], tmp_path: Path
+) -> None:
+    """The key is stat's start time in clock ticks, as text: a file from before stays valid."""
+    root, kernel = fake
+    undo = tmp_path / "undo"
+    undo.mkdir(mode=0o700)
+    earlier = {
+        "format": 1,
+        "pid": PID,
+        "starttime": START,
+        "name": "app",
+        "boot_id": "boot-a",
+        "saved": 1764200000.0,
+        "stack": [{"masks": {str(PID): "0-1", str(PID + 1): "1"}}],
+    }
+    (undo / f"undo-{PID}-{START}.json").write_text(json.dumps(earlier))
+    kernel.masks.update({PID: {3}, PID + 1: {3}})
+    pinner = LivePinner(str(root), sys=kernel, store=UndoStore(str(undo), str(root)))
+    assert pinner.identity(PID)[0] == START
+    assert pinner.can_undo(PID)
+    pinner.apply(PID, undo_target())
+    assert kernel.masks == {PID: {0, 1}, PID + 1: {1}}

@@ -42,7 +42,7 @@ class ProcFiles:
     def __init__(self, fs: FsRoot, name: str, share: float = 0.25) -> None:
         self.fs = fs
         self.name = name
-        self.live = os.path.realpath(fs.root) == "/"
+        self.live = fs.live
         if self.live:
             soft = raise_nofile_limit()
             self.capacity = max(0, min(int(soft * share), 8192) - 16)

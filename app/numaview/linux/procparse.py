@@ -162,6 +162,22 @@ def parse_pid_stat(text: str) -> PidStat | None:
         return None
 
 
+def stat_key(text: str) -> tuple[int, int] | None:
+    """(pid, start time in clock ticks) of a stat line: who it is, without parsing the rest.
+
+    The sampler's key for a process (a pid alone may be reused); it asks this of
+    every stat text that changed, so only the first 22 fields are split.
+    """
+    close = text.rfind(")")
+    pid_text = text[: text.find(" ")]
+    if close < 0 or not pid_text.isdigit():
+        return None
+    fields = text[close + 2 :].split(" ", 20)  # field 22 (starttime) is index 19
+    if len(fields) < 21 or not fields[19].isdigit():
+        return None
+    return int(pid_text), int(fields[19])
+
+
 @dataclass(frozen=True, slots=True)
 class PidStatus:
     uid: int | None = None
@@ -221,6 +237,24 @@ def parse_pid_status(text: str) -> PidStatus:
         nonvoluntary_ctxt=_int_field(text, "\nnonvoluntary_ctxt_switches:"),
         kthread=None if kthread_s is None else kthread_s == "1",
     )
+
+
+def parse_status_uids(text: str) -> tuple[int, int] | None:
+    """The real and effective uid of a status file (``Uid:`` real, effective, saved, fs).
+
+    The effective uid is who owns the process for the kernel's permission
+    checks (sched_setaffinity, ptrace); the sampler's user column shows the real one.
+    """
+    value = _field(text, "\nUid:")
+    parts = value.split() if value else []
+    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def parse_cmdline(raw: str) -> str | None:
+    """NUL-separated arguments as one line; None when empty (kernel threads, zombies)."""
+    return raw.replace("\x00", " ").strip() or None
 
 
 def parse_task_status(text: str) -> tuple[CpuList | None, int | None, int | None]:

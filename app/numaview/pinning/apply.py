@@ -16,17 +16,33 @@ import errno
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from numaview.linux.numa_maps import parse_numa_maps
-from numaview.model.cpuset import format_cpulist, parse_cpulist
+from numaview.linux import proc
+from numaview.linux.errors import AccessDenied, ProcError, ProcessGone
+from numaview.linux.fsroot import FsRoot
+from numaview.linux.procparse import PF_KTHREAD
+from numaview.model.cpuset import format_cpulist
 from numaview.pinning.plan import PinError, Target
 from numaview.pinning.undo_store import UndoStore
 
 MAX_PASSES = 5  # task-list walks to catch threads created while pinning
 SYS_MIGRATE_PAGES = {"x86_64": 256, "aarch64": 238, "ppc64le": 258, "s390x": 287}
+
+
+@contextlib.contextmanager
+def pin_errors() -> Iterator[None]:
+    """/proc's errors as PinErrors: gone, permission, or failed (one line, never a traceback)."""
+    try:
+        yield
+    except ProcessGone as exc:
+        raise PinError(str(exc), "gone") from None
+    except AccessDenied as exc:
+        raise PinError(str(exc), "permission") from None
+    except ProcError as exc:
+        raise PinError(str(exc), "failed") from None
 
 
 class Syscalls:
@@ -162,40 +178,27 @@ class LivePinner:
     store: UndoStore | None = None  # undo kept on disk, for a later process (the CLI)
     events: list[PinEvent] = field(default_factory=list)
     _undo: dict[tuple[int, str], list[dict[int, tuple[int, ...]]]] = field(default_factory=dict)
+    _fs: FsRoot = field(init=False, repr=False)  # root's /proc, read through linux/proc.py
+
+    def __post_init__(self) -> None:
+        self._fs = FsRoot(self.root)
 
     # -- facts about a process (for the checks and the UI's second confirmation) --------
 
-    def _proc(self, pid: int, name: str) -> str:
-        return os.path.join(self.root, "proc", str(pid), name)
-
-    def _read(self, pid: int, name: str) -> str:
-        try:
-            with open(self._proc(pid, name)) as f:
-                return f.read()
-        except FileNotFoundError:
-            raise PinError(f"process {pid} is gone", "gone") from None
-        except ProcessLookupError:
-            raise PinError(f"process {pid} is gone", "gone") from None
-        except PermissionError:
-            raise PinError(
-                f"cannot read /proc/{pid}/{name}: permission denied", "permission"
-            ) from None
-
     def identity(self, pid: int) -> tuple[str, str, int, bool]:
-        """(start time as text, name, owner uid, kernel thread?) — a pid alone may be reused."""
-        stat = self._read(pid, "stat")
-        close = stat.rfind(")")
-        name = stat[stat.find("(") + 1 : close]
-        rest = stat[close + 2 :].split()
-        kernel = bool(int(rest[6]) & 0x00200000)
-        uid = os.stat(self._proc(pid, "")).st_uid
-        return rest[19], name, uid, kernel
+        """(start time as text, name, owner uid, kernel thread?) — a pid alone may be reused.
+
+        The start time is stat's (the undo key); the owner is the effective uid
+        (psutil on the live machine); a kernel thread is stat's PF_KTHREAD flag.
+        """
+        with pin_errors():
+            st = proc.pid_stat(self._fs, pid)
+            uid = proc.owner_uid(self._fs, pid)
+        return proc.start_text(st), st.comm, uid, bool(st.flags & PF_KTHREAD)
 
     def threads(self, pid: int) -> list[int]:
-        try:
-            return sorted(int(t) for t in os.listdir(self._proc(pid, "task")) if t.isdigit())
-        except FileNotFoundError:
-            raise PinError(f"process {pid} is gone", "gone") from None
+        with pin_errors():
+            return proc.task_ids(self._fs, pid)
 
     def can_undo(self, pid: int) -> bool:
         try:
@@ -349,21 +352,15 @@ class LivePinner:
 
     def _numa_bytes(self, pid: int) -> dict[int, int] | None:
         try:
-            text = self._read(pid, "numa_maps")
-        except PinError:
-            return None
-        return parse_numa_maps(text, os.sysconf("SC_PAGE_SIZE") // 1024)[0]
+            return proc.numa_maps(self._fs, pid)[0]
+        except ProcError:
+            return None  # unreadable: the move is made, its size unknown
 
     def _move_memory(self, pid: int, to_nodes: tuple[int, ...], dry_run: bool) -> MemoryMove:
         before = self._numa_bytes(pid)
-        allowed_text = next(
-            (line.split(":", 1)[1] for line in self._read(pid, "status").splitlines()
-             if line.startswith("Mems_allowed_list:")), "",
-        )  # fmt: skip
-        try:
-            allowed = set(parse_cpulist(allowed_text)) if allowed_text.strip() else set(to_nodes)
-        except ValueError:
-            allowed = set(to_nodes)
+        with pin_errors():
+            mems = proc.pid_status(self._fs, pid).mems_allowed
+        allowed = set(mems) if mems else set(to_nodes)  # unknown: only the target's
         from_nodes = tuple(sorted((set(before or {}) | allowed) - set(to_nodes)))
         if not from_nodes:
             return MemoryMove((), to_nodes, before, before, 0)  # already all there: a no-op

@@ -19,6 +19,9 @@ import re
 import time
 from typing import Any
 
+from numaview.linux.errors import ProcError, ProcessGone
+from numaview.linux.fsroot import FsRoot
+from numaview.linux.proc import pid_stat, start_text, sysctl
 from numaview.model.cpuset import format_cpulist, parse_cpulist
 from numaview.pinning.plan import PinError
 
@@ -42,16 +45,14 @@ class UndoStore:
     def __init__(self, directory: str | None = None, root: str = "/") -> None:
         self.directory = directory or default_directory()
         self.root = root  # whose /proc names the processes (boot id, pruning)
+        self._fs = FsRoot(root)
 
     def path(self, pid: int, start: str) -> str:
         return os.path.join(self.directory, f"undo-{pid}-{start}.json")
 
     def _boot_id(self) -> str:
-        try:
-            with open(os.path.join(self.root, "proc/sys/kernel/random/boot_id")) as f:
-                return f.read().strip()
-        except OSError:
-            return ""  # unknown: no reboot check rather than no undo
+        # unknown: no reboot check rather than no undo
+        return sysctl(self._fs, "kernel/random/boot_id") or ""
 
     def _private_dir(self) -> None:
         try:
@@ -159,12 +160,11 @@ class UndoStore:
                     os.unlink(os.path.join(self.directory, fname))
 
     def _alive(self, pid: int, start: str) -> bool:
+        """Whether the process the file was written for still runs (same pid and start)."""
         try:
-            with open(os.path.join(self.root, "proc", str(pid), "stat")) as f:
-                stat = f.read()
-        except FileNotFoundError:
+            st = pid_stat(self._fs, pid)
+        except ProcessGone:
             return False
-        except OSError:
+        except ProcError:
             return True  # cannot tell: keep it
-        rest = stat[stat.rfind(")") + 2 :].split()
-        return len(rest) > 19 and rest[19] == start
+        return start_text(st) == start
