@@ -45,8 +45,17 @@ class Reads:
             self.paths.append(rel)
             return read(rel, limit)
 
+        read_or_raise = reader.fs.read_or_raise
+
+        def counted_read_or_raise(rel: str, limit: int = 65536) -> str:
+            # The one-off reads of linux/proc.py (cmdline, numa_maps) come this way.
+            self.n[rel.rsplit("/", 1)[-1]] += 1
+            self.paths.append(rel)
+            return read_or_raise(rel, limit)
+
         reader.fs.listdir = counted_listdir  # type: ignore[method-assign]
         reader.fs.read = counted_read  # type: ignore[method-assign]
+        reader.fs.read_or_raise = counted_read_or_raise  # type: ignore[method-assign]
 
     def _wrap(self, files: ProcFiles, label: str) -> None:
         read = files.read
@@ -357,3 +366,24 @@ def test_one_missing_schedstat_does_not_give_schedstat_up(tmp_path: Path) -> Non
     procs[4].threads[0].ticks += 5
     s = rig.tick().process(3004)
     assert s is not None and s.cpu_pct == 5.0
+
+
+def test_restrict_reads_one_process_and_never_lists_proc(tmp_path: Path) -> None:
+    """``numaview stacks PID``: that process's threads, not every thread of the machine."""
+    rig = Rig(tmp_path, top_n=0, refresh_every=1, threads_top=1_000_000)
+    threads = [FakeThread(700, ticks=5), FakeThread(701, ticks=9, cpu=2)]
+    rig.fp.add(FakeProcess(pid=700, name="target", threads=threads))
+    for pid in range(800, 850):
+        rig.fp.add(FakeProcess(pid=pid))
+    rig.sampler.processes.restrict([700])
+    reads = Reads(rig.sampler.processes)
+    rig.tick()
+    threads[1].ticks += 50
+    f = rig.tick()
+    assert [p.pid for p in f.processes] == [700] and f.system.processes_total == 1
+    p = f.process(700)
+    assert p is not None and p.thread_samples is not None
+    assert [t.tid for t in p.thread_samples] == [700, 701]
+    assert reads.n["listdir proc"] == 0 and reads.n["cmdline"] == 1
+    assert not [r for r in reads.paths if r.startswith("proc/8")]
+    assert reads.n["pid stat"] == 2

@@ -42,6 +42,7 @@ def _sample(pid: int) -> ProcessSample | None:
     topo = discover("/")
     options = SamplerOptions(top_n=0, numa_k=0, refresh_every=1, threads_top=1_000_000)
     sampler = Sampler("/", topo, options)
+    sampler.processes.restrict([pid])  # its threads twice, not every thread of the machine
     sampler.sample()
     time.sleep(CPU_GAP_S)
     return sampler.sample().process(pid)

@@ -10,31 +10,31 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from numaview.model.frame import ProcessSample
-from numaview.stacks.types import Frame, PyThread, StackDump, StacksError
+from numaview.stacks.types import PyThread, StackDump, StackFrame, StacksError
 
 PYTHON_NAMES = ("vllm-a", "vllm-b", "batch-etl")
 SIM_ELAPSED_S = 0.012
 
 _MAIN = (
-    Frame("select", "selectors.py", 468),
-    Frame("BaseEventLoop._run_once", "base_events.py", 1898),
-    Frame("BaseEventLoop.run_forever", "base_events.py", 608),
-    Frame("run", "runners.py", 118),
-    Frame("<module>", "api_server.py", 203),
+    StackFrame("select", "selectors.py", 468),
+    StackFrame("BaseEventLoop._run_once", "base_events.py", 1898),
+    StackFrame("BaseEventLoop.run_forever", "base_events.py", 608),
+    StackFrame("run", "runners.py", 118),
+    StackFrame("<module>", "api_server.py", 203),
 )
 _WORKER = (
-    Frame("forward", "linear.py", 116),
-    Frame("Module._call_impl", "module.py", 1527),
-    Frame("LlamaMLP.forward", "llama.py", 89),
-    Frame("ModelRunner.execute_model", "model_runner.py", 1451),
-    Frame("Worker.execute_model", "worker.py", 272),
-    Frame("Thread.run", "threading.py", 982),
+    StackFrame("forward", "linear.py", 116),
+    StackFrame("Module._call_impl", "module.py", 1527),
+    StackFrame("LlamaMLP.forward", "llama.py", 89),
+    StackFrame("ModelRunner.execute_model", "model_runner.py", 1451),
+    StackFrame("Worker.execute_model", "worker.py", 272),
+    StackFrame("Thread.run", "threading.py", 982),
 )
 _ETL = (
-    Frame("decode_row", "codec.py", 54),
-    Frame("transform", "etl.py", 131),
-    Frame("run_shard", "etl.py", 77),
-    Frame("Thread.run", "threading.py", 982),
+    StackFrame("decode_row", "codec.py", 54),
+    StackFrame("transform", "etl.py", 131),
+    StackFrame("run_shard", "etl.py", 77),
+    StackFrame("Thread.run", "threading.py", 982),
 )
 
 
@@ -52,7 +52,7 @@ def simulated_dumper(
                 f"pid {pid}: not a Python process (native threads only)", "not-python"
             )
         threads = []
-        frames: tuple[Frame, ...]
+        frames: tuple[StackFrame, ...]
         for i, t in enumerate(p.thread_samples or ()):
             if t.tid == pid:
                 frames, name = _MAIN, "MainThread"

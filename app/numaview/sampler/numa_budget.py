@@ -9,12 +9,14 @@ at most ``numa_per_tick`` a tick, and all of them together within
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import time
 from operator import attrgetter
 
-from numaview.linux import procparse
+from numaview.linux.errors import ProcError
 from numaview.linux.fsroot import FsRoot
+from numaview.linux.proc import numa_maps
 from numaview.sampler.process_state import PAGE_SIZE, ProcState, SamplerOptions
 
 _REST = attrgetter("rest_order")
@@ -48,8 +50,6 @@ class NumaReader:
                 break
             proc.numa_mono = mono  # also on failure: do not retry every tick
             t0 = time.thread_time()
-            text = self.fs.read(f"proc/{key[0]}/numa_maps", limit=64 << 20)
-            if text is not None:
-                by_node, policy = procparse.parse_numa_maps(text, PAGE_SIZE // 1024)
-                proc.numa, proc.numa_policy = by_node, policy
+            with contextlib.suppress(ProcError):  # gone, or not ours: the column stands
+                proc.numa, proc.numa_policy = numa_maps(self.fs, key[0], PAGE_SIZE // 1024)
             self.tokens -= time.thread_time() - t0

@@ -26,7 +26,9 @@ from __future__ import annotations
 import os
 from operator import attrgetter
 
+from numaview.linux import proc as proc_files
 from numaview.linux import procparse
+from numaview.linux.errors import ProcError
 from numaview.linux.fsroot import FsRoot
 from numaview.linux.keptfiles import ProcFiles
 from numaview.linux.users import UserNames
@@ -67,6 +69,7 @@ class ProcessReader:
         self.forks: int | None = None  # /proc/stat's fork count when /proc was last listed
         self.names: list[str] | None = None  # the pids read last tick
         self.wanted: set[int] = set()  # pids to read in full next tick
+        self.only: list[str] | None = None  # restrict(): these pids, /proc never listed
         self.sched_misses = 0
 
     # -- the tick ----------------------------------------------------------------------
@@ -176,6 +179,10 @@ class ProcessReader:
         """
         self.wanted.add(pid)
 
+    def restrict(self, pids: list[int]) -> None:
+        """Read only these processes (``numaview stacks PID``: one process, not the machine)."""
+        self.only = [str(p) for p in pids]
+
     def _force_rereads(self) -> None:
         wanted, self.wanted = self.wanted, set()
         for pid in wanted:
@@ -194,6 +201,8 @@ class ProcessReader:
         with ~370 processes at 1 Hz, more than reading all their schedstat)
         is skipped; processes that exited fail their read and drop out.
         """
+        if self.only is not None:
+            return self.only
         if forks is not None and forks == self.forks and self.names is not None:
             return self.names
         self.forks = forks
@@ -210,14 +219,9 @@ class ProcessReader:
 
     def _stat(self, raw: bytes, dt: float | None, prev_uptime: float | None) -> ProcState | None:
         text = raw.decode("utf-8", "replace")
-        close = text.rfind(")")
-        pid_text = text[: text.find(" ")]
-        if close < 0 or not pid_text.isdigit():
+        key = procparse.stat_key(text)
+        if key is None:
             return None
-        start_field = text[close + 2 :].split(" ", 20)  # field 22 (starttime) is index 19
-        if len(start_field) < 21 or not start_field[19].isdigit():
-            return None
-        key = (int(pid_text), int(start_field[19]))
         proc = self.procs.get(key)
         if proc is not None and proc.stat_raw == raw:
             st = proc.st  # nothing changed: no parse
@@ -256,8 +260,10 @@ class ProcessReader:
         proc.forced = False
         if first:
             proc.kernel = bool(st.flags & procparse.PF_KTHREAD)
-            raw = self.fs.read(f"{base}/cmdline", limit=8192)
-            proc.cmdline = (raw.replace("\x00", " ").strip() or None) if raw else None
+            try:
+                proc.cmdline = proc_files.cmdline(self.fs, pid)
+            except ProcError:
+                proc.cmdline = None  # gone meanwhile: its status read says so next
         if first or active or due:
             idle = not first and not active and proc.same_text
             if idle and proc.quiet and self.stat_files.live and _same_affinity(pid, proc.affinity):

@@ -17,9 +17,12 @@ import sys
 import time
 from typing import Any
 
-from numaview.stacks.types import Frame, PyThread, StackDump, StacksError
+from numaview.linux.fsroot import FsRoot
+from numaview.linux.proc import pid_exists, sysctl
+from numaview.stacks.types import PyThread, StackDump, StackFrame, StacksError
 
-PTRACE_SCOPE = "/proc/sys/kernel/yama/ptrace_scope"
+PTRACE_SCOPE = "kernel/yama/ptrace_scope"  # under /proc/sys
+LIVE = FsRoot("/")  # py-spy traces this machine's processes, never a fake tree's
 
 
 def find_pyspy() -> str | None:
@@ -31,21 +34,12 @@ def find_pyspy() -> str | None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's: it exists
-    return True
+    """A process now (psutil: a thread id, which kill(tid, 0) accepts, is not one)."""
+    return pid_exists(LIVE, pid)
 
 
 def _permission_hint() -> str:
-    try:
-        with open(PTRACE_SCOPE) as f:
-            scope = f.read().strip()
-    except OSError:
-        scope = None
+    scope = sysctl(LIVE, PTRACE_SCOPE)
     yama = (
         f"kernel.yama.ptrace_scope is {scope} (0 lets a user trace their own processes)"
         if scope is not None
@@ -76,7 +70,7 @@ def parse(pid: int, data: Any, elapsed_s: float) -> StackDump:
     threads = []
     for t in data:
         frames = tuple(
-            Frame(
+            StackFrame(
                 str(f.get("name", "?")),
                 str(f.get("short_filename") or f.get("filename") or "?"),
                 f.get("line") if isinstance(f.get("line"), int) else None,

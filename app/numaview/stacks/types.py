@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class Frame:
+class StackFrame:
+    """One Python frame of a stack (not a sampler ``Frame``: that is the machine at one tick)."""
+
     name: str
     file: str
     line: int | None
@@ -24,7 +26,7 @@ class PyThread:
     name: str | None
     active: bool
     owns_gil: bool
-    frames: tuple[Frame, ...]  # innermost first
+    frames: tuple[StackFrame, ...]  # innermost first
 
 
 @dataclass(frozen=True, slots=True)
