@@ -30,8 +30,8 @@ from pathlib import Path
 
 from tests.fakefs import FakeClock, FakeProc, FakeProcess, FakeThread, Shape, build_machine
 
+from numaview.model.ring import RingBuffer, capacity_for
 from numaview.sampler.sampler import Sampler
-from numaview.stream.ring import RingBuffer, capacity_for
 
 TARGET_MB = 150.0
 SHAPE = Shape(packages=2, nodes_per_package=2, l3_per_node=2, cores_per_l3=16, smt=2)

@@ -25,7 +25,7 @@ from tests.fakefs import FakeClock, FakeProc, FakeProcess, FakeThread, Shape, bu
 from numaview.model.frame import Frame
 from numaview.sampler.sampler import Sampler
 from numaview.stream.source import ManualSource
-from numaview.tui.app import FrameArrived, make_app
+from numaview.tui.app import make_app
 from numaview.tui.widgets.heatmap import Heatmap
 
 TARGET_MS = 10.0
@@ -62,7 +62,7 @@ async def measure(sampler: Sampler, frames: list[Frame], size: tuple[int, int]) 
     source = ManualSource(sampler, kind="live")
     app = make_app(source, charts=False)
     async with app.run_test(size=size) as pilot:
-        app.post_message(FrameArrived(frames[0]))
+        app.monitor.feed(frames[0])
         await pilot.pause()
         idle, costs = [], []
         for frame in frames[1:]:
@@ -71,7 +71,7 @@ async def measure(sampler: Sampler, frames: list[Frame], size: tuple[int, int]) 
             await pilot.pause()
             idle.append(time.process_time() - t0)
             t0 = time.process_time()
-            app.post_message(FrameArrived(frame))
+            app.monitor.feed(frame)
             await pilot.pause()
             costs.append(time.process_time() - t0)
         heat = app.query_one(Heatmap)
@@ -89,7 +89,7 @@ async def measure(sampler: Sampler, frames: list[Frame], size: tuple[int, int]) 
             pr = cProfile.Profile()
             pr.enable()
             for frame in frames:
-                app.post_message(FrameArrived(frame))
+                app.monitor.feed(frame)
                 await pilot.pause()
             pr.disable()
             pstats.Stats(pr).sort_stats("tottime").print_stats(15)

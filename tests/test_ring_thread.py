@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from numaview.model.frame import CPU_METRICS, CpuTable, Frame, SystemSample
-from numaview.stream.ring import RingBuffer, capacity_for
+from numaview.model.ring import RingBuffer, capacity_for
 from numaview.stream.ticker import SamplerThread, clamp_interval, next_tick
 
 

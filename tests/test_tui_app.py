@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 
 from numaview.model.topology import Topology
 from numaview.stream.source import ManualSource
-from numaview.tui.app import FrameArrived, NumaviewApp
+from numaview.tui.app import NumaviewApp
 from numaview.tui.screens.help import HelpScreen
 from numaview.tui.screens.process import ProcessScreen
 from numaview.tui.widgets.findings import FindingsPanel
@@ -152,7 +152,7 @@ def test_help_lists_every_key() -> None:
 def test_sampler_errors_show_as_a_message() -> None:
     async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
         frame = replace(source.push(), errors=("CPU usage: cannot read /proc/stat",))
-        app.post_message(FrameArrived(frame))
+        app.monitor.feed(frame)
         await pilot.pause()
         assert "1 read error" in app.query_one(HeaderBar).render().plain
         assert any("cannot read /proc/stat" in str(n.message) for n in app._notifications)

@@ -30,6 +30,9 @@ class _Idle:
     def sample(self) -> Frame:
         raise AssertionError("not sampled in layout tests")
 
+    def reread(self, pid: int) -> None:
+        raise AssertionError("not sampled in layout tests")
+
 
 def topology_app(topology: Topology) -> NumaviewApp:
     return make_app(ManualSource(_Idle(topology), kind="live"))

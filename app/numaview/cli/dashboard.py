@@ -9,11 +9,10 @@ import argparse
 import os
 from typing import TYPE_CHECKING
 
-from numaview.cli.common import EXIT_OK, CliError, check_root, interval_arg, sampler_options
+from numaview.cli.common import EXIT_OK, discover_or_fail, interval_arg, sampler_options
 
 if TYPE_CHECKING:
-    from numaview.pinning.apply import Pinner
-    from numaview.stream.source import FrameSource
+    from numaview.stream.monitor import Monitor
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,42 +46,25 @@ def trust_the_terminal(environ: dict[str, str] | os._Environ[str], fd: int = 1) 
     return True
 
 
-def run_ui(source: FrameSource, pinner: Pinner | None) -> int:
+def run_ui(monitor: Monitor) -> int:
     from numaview.tui.app import make_app
 
     trust_the_terminal(os.environ)
-    app = make_app(source, pinner=pinner)
+    app = make_app(monitor)
     code = app.run()
     return EXIT_OK if code is None else int(code)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from numaview.linux.sysfs import TopologyError, discover
-    from numaview.sampler.sampler import Sampler
-    from numaview.stream.source import SampledSource
+    from numaview.stream import factories
 
     interval = interval_arg(args.interval)
     options = sampler_options(args)
-    check_root(args.root)
-    try:
-        topo = discover(args.root)
-    except TopologyError as exc:
-        raise CliError(str(exc)) from None
-    from numaview.pinning.apply import LivePinner
-
-    source = SampledSource(Sampler(args.root, topo, options), interval, kind="live")
-    from numaview.pinning.undo_store import UndoStore
-
-    # The same undo files as `numaview pin`: a pin made here can be undone there.
-    return run_ui(source, LivePinner(args.root, store=UndoStore(root=args.root)))
+    topo = discover_or_fail(args.root)
+    return run_ui(factories.live(args.root, topo, options, interval))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from numaview.demo.machine import SimulatedSampler
-    from numaview.demo.pinner import SimulatedPinner
-    from numaview.stream.source import SampledSource
+    from numaview.stream import factories
 
-    interval = interval_arg(args.interval)
-    sim = SimulatedSampler(seed=args.seed)
-    source = SampledSource(sim, interval, kind="simulated")
-    return run_ui(source, SimulatedPinner(sim))
+    return run_ui(factories.demo(args.seed, interval_arg(args.interval)))

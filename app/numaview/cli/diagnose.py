@@ -30,9 +30,10 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         interval_arg,
         seconds,
     )
-    from numaview.diagnose.engine import Diagnoser
     from numaview.diagnose.findings import Thresholds
-    from numaview.render.report import StepClock, render_text, run, to_json, too_short
+    from numaview.render.report import RunLog, StepClock, render_text, run, to_json, too_short
+    from numaview.stream.factories import for_source
+    from numaview.stream.source import ManualSource
 
     interval = interval_arg(args.interval)
     duration = seconds("--duration", args.duration, 0.0, DURATION_MAX_S, lo_open=True)
@@ -41,26 +42,34 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         clear_after_s=seconds("--clear-after", args.clear_after, 0.0, DURATION_MAX_S),
     )
     sampler: Sampling
+    clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     if args.simulated:
         from numaview.demo.machine import SimulatedSampler
 
         step = StepClock()
-        sampler, sleep = SimulatedSampler(seed=7, clock=step), step.sleep
+        sampler, clock, sleep = SimulatedSampler(seed=7, clock=step), step, step.sleep
     else:
         from numaview.linux.sysfs import TopologyError, discover
         from numaview.sampler.sampler import Sampler
 
         check_root(args.root)
         try:
-            sampler = Sampler(args.root, discover(args.root))
+            live = Sampler(args.root, discover(args.root))
         except TopologyError as exc:
             raise CliError(str(exc)) from None
+        sampler, clock = live, live.clock
     warning = too_short(duration, interval, thresholds)
     if warning:
         print(f"numaview: warning: {warning}", file=sys.stderr)
-    diagnoser = Diagnoser(topo := sampler.topology, thresholds)
-    log = run(sampler, diagnoser, duration, interval, sleep)
+    # The dashboard's pipeline, inline: every frame through the same Monitor.
+    source = ManualSource(sampler, kind="headless", interval_s=interval)
+    monitor = for_source(source, thresholds=thresholds, threaded=False)
+    log = RunLog()
+    monitor.start(lambda b: log.add(b.frame, b.findings) if b.frame is not None else None)
+    log.interrupted = run(source.push, clock, duration, interval, sleep)
+    monitor.stop()
+    diagnoser, topo = monitor.diagnoser, sampler.topology
     if log.interrupted:
         print(f"numaview: interrupted at {log.duration_s:g} s; reporting so far", file=sys.stderr)
     host = topo.host.hostname

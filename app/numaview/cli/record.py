@@ -8,10 +8,22 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from numaview.cli.common import EXIT_OK, CliError, UsageError, check_root, interval_arg, root_arg
+from numaview.cli.common import (
+    EXIT_OK,
+    CliError,
+    UsageError,
+    discover_or_fail,
+    interval_arg,
+    root_arg,
+)
+
+if TYPE_CHECKING:
+    from numaview.stream.ticker import Sampling
 
 DURATION_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -49,10 +61,10 @@ def _human_bytes(n: int) -> str:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from numaview.linux.sysfs import TopologyError, discover
     from numaview.record.format import RecordingError
-    from numaview.record.writer import Writer
     from numaview.sampler.sampler import Sampler, SamplerOptions
+    from numaview.stream.factories import for_source
+    from numaview.stream.source import ManualSource
     from numaview.stream.ticker import FIRST_GAP_S, next_tick
 
     interval = interval_arg(args.interval)
@@ -64,20 +76,37 @@ def cmd_record(args: argparse.Namespace) -> int:
         ) from None
     if args.top < 0:
         raise UsageError(f"--top {args.top}: must be 0 (all) or more")
-    check_root(args.root)
     out = Path(args.output)
     if out.exists() and not args.force:
         raise CliError(f"{out}: already exists; --force overwrites it")
-    try:
-        topo = discover(args.root)
-    except TopologyError as exc:
-        raise CliError(str(exc)) from None
-    options = SamplerOptions(top_n=args.top)
-    sampler = Sampler(args.root, topo, options)
+    stop = threading.Event()
+    sampler: Sampling
+    clock: Callable[[], float] = time.monotonic
+    wait: Callable[[float], bool] = stop.wait
+    if args.simulated:  # the demo's machine on a clock that passes only when waited on
+        from numaview.demo.machine import SimulatedSampler
+        from numaview.render.report import StepClock
+
+        step = StepClock()
+        sampler, clock = SimulatedSampler(seed=7, clock=step), step
+
+        def wait(seconds: float) -> bool:
+            step.sleep(seconds)
+            return stop.is_set()
+    else:
+        topo = discover_or_fail(args.root)
+        sampler = Sampler(args.root, topo, SamplerOptions(top_n=args.top))
     if args.force:
         for p in (out, Path(f"{out}-wal"), Path(f"{out}-shm")):
             p.unlink(missing_ok=True)
-    stop = threading.Event()
+    # The dashboard's pipeline, inline: the same detectors, so the file gets the
+    # same finding events as a recording made with R.
+    source = ManualSource(sampler, kind="live", interval_s=interval)
+    monitor = for_source(source, threaded=False)
+    failed: list[str] = []
+    monitor.start(
+        lambda b: failed.extend(e.text for e in b.new_events(0) if e.kind == "recording-error")
+    )
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -85,40 +114,35 @@ def cmd_record(args: argparse.Namespace) -> int:
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     tty = sys.stdout.isatty()
     try:
-        writer = Writer(
-            out,
-            topo,
-            interval,
-            {"top_n": args.top, "root": args.root, "duration_s": duration},
-            redact=args.redact,
-        )
+        meta = {"top_n": args.top, "root": args.root, "duration_s": duration}
+        monitor.start_recording(str(out), meta, redact=args.redact)
+        rec = monitor.recording
+        assert rec is not None
         try:
-            start = time.monotonic()
+            start = clock()
             k, due = 0, start + min(FIRST_GAP_S, interval)  # the first frame is a baseline
             while True:
                 try:
-                    frame = sampler.sample()
+                    source.push()
                 except Exception as exc:  # a sampling error is recorded, not fatal
-                    writer.add_event(
-                        "sampler-error", time.monotonic(), {"error": f"{type(exc).__name__}: {exc}"}
-                    )
-                else:
-                    writer.add_frame(frame)
-                now = time.monotonic()
+                    monitor.note_error(f"{type(exc).__name__}: {exc}")
+                if monitor.recording is None:  # disk full, file removed
+                    raise RecordingError(failed[-1] if failed else f"{out}: recording stopped")
+                now = clock()
                 if tty:
-                    size = _human_bytes(writer.size_bytes())
+                    size = _human_bytes(rec.size_bytes())
                     sys.stdout.write(
-                        f"\rrecording {out}: {now - start:.0f} s, {writer.frames} frames, {size}  "
+                        f"\rrecording {out}: {now - start:.0f} s, {rec.writer.frames} frames, {size}  "
                     )
                     sys.stdout.flush()
-                if writer.frames > 1 or k > 0:
+                if rec.writer.frames > 1 or k > 0:
                     k, due = next_tick(start, k, interval, now)
                 if duration is not None and due - start > duration + 1e-9:
                     break
-                if stop.wait(max(due - now, 0.0)):
+                if wait(max(due - now, 0.0)):
                     break
         finally:
-            writer.close()
+            monitor.stop()  # closes the file
             if tty:
                 sys.stdout.write("\n")
     except RecordingError as exc:
@@ -156,4 +180,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--redact", action="store_true", help="store command lines and user names hashed"
     )
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.add_argument(
+        "--simulated",
+        action="store_true",
+        help="record the demo's simulated 128-CPU machine, on a simulated clock (no waiting)",
+    )
     p.set_defaults(func=cmd_record)

@@ -12,7 +12,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """The dashboard over a recording: the recorded machine's topology, no re-pinning."""
     from numaview.record.format import RecordingError
     from numaview.record.reader import Reader
-    from numaview.record.replay import SPEEDS, ReplaySource, parse_when
+    from numaview.record.replay import SPEEDS, parse_when
+    from numaview.stream import factories
 
     if args.speed not in SPEEDS:
         raise UsageError(f"--speed {args.speed:g}: must be one of 1, 2, 10, 60")
@@ -31,7 +32,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 ) from None
     except RecordingError as exc:
         raise CliError(str(exc)) from None
-    return run_ui(ReplaySource(reader, speed=args.speed, start=start), None)
+    return run_ui(factories.replay(reader, speed=args.speed, start=start))
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

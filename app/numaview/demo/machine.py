@@ -98,6 +98,9 @@ class SimulatedSampler:
 
     # -- one tick ------------------------------------------------------------------
 
+    def reread(self, pid: int) -> None:
+        """The simulation has every process's state at hand: nothing to read again."""
+
     def sample(self) -> Frame:
         now = self.clock()
         if self.t0 is None:

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 
 from numaview.model.frame import Frame
+from numaview.model.ring import RingBuffer, capacity_for
 from numaview.record.reader import Event, Reader
-from numaview.stream.ring import RingBuffer, capacity_for
 
 SPEEDS = (1.0, 2.0, 10.0, 60.0)
 REFILL_S = 300.0  # history refilled on a seek: the charts' window, not the hour the ring holds
@@ -79,6 +79,8 @@ class ReplaySource:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._cursor: float | None = None  # an event's time after jumping to it (between frames)
+        self.generation = 0  # +1 on every move that is not playing on: older deliveries are stale
+        self.on_state: Callable[[], None] | None = None  # told when playing stops at the end
 
     # -- FrameSource ------------------------------------------------------------------
 
@@ -88,6 +90,9 @@ class ReplaySource:
 
     def set_interval(self, seconds: float) -> float:
         return self._interval  # the recording's interval is fixed
+
+    def reread(self, pid: int) -> None:
+        """Nothing to read: a recording's processes are not this machine's."""
 
     def start(self, on_frame: Callable[[Frame], None]) -> None:
         """Goes to the start position (history filled) and delivers that frame, then plays."""
@@ -121,6 +126,8 @@ class ReplaySource:
                 nxt = self._peek()
                 if nxt is None:
                     self.playing = False  # the end: stay on the last frame
+                    if self.on_state is not None:
+                        self.on_state()
                     return None
                 seq, frame = nxt
                 due = self._anchor[0] + (frame.mono - self._anchor[1]) / self.speed
@@ -128,7 +135,7 @@ class ReplaySource:
                 if due > now:
                     return due - now
                 self._next = None
-                self._set(seq, frame)
+                self._set(seq, frame, jump=False)
                 self.ring.append(frame)
                 if self._on_frame is not None:
                     self._on_frame(frame)
@@ -142,8 +149,10 @@ class ReplaySource:
                 return None
         return self._next
 
-    def _set(self, seq: int, frame: Frame) -> None:
+    def _set(self, seq: int, frame: Frame, jump: bool = True) -> None:
         self.pos, self.frame, self._cursor = seq, frame, None
+        if jump:
+            self.generation += 1
 
     def _reanchor(self) -> None:
         if self.frame is not None:

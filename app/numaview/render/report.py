@@ -1,9 +1,10 @@
 """``numaview diagnose``: one short run of the detectors, and its report as text or JSON.
 
-Pure (no I/O, no clock of its own): the command hands in a sampler (with its
-clock) and a way to wait, and writes out the strings, so the simulated run (a
-fake clock that never sleeps) and the live one go through the same code, and
-the text can be tested on frames made up in a test.
+Pure (no I/O, no clock of its own): the command hands in a way to tick (the
+sampler feeding a Monitor, whose bundles fill the RunLog), its clock and a way
+to wait, and writes out the strings, so the simulated run (a fake clock that
+never sleeps) and the live one go through the same code, and the text can be
+tested on frames made up in a test.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
-from numaview.diagnose.engine import Diagnoser
 from numaview.diagnose.findings import SEVERITIES, Finding, PinPlan, Thresholds
 from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import Frame
@@ -100,15 +100,6 @@ class StepClock:
         self.now += seconds
 
 
-class Sampling(Protocol):
-    """The live Sampler or the simulation: both sample on their own clock."""
-
-    @property
-    def clock(self) -> Callable[[], float]: ...
-
-    def sample(self) -> Frame: ...
-
-
 def too_short(duration: float, interval: float, t: Thresholds) -> str | None:
     """Why a run this short may find nothing, or None: it is run anyway, the user may know."""
     # the first frame has no rates; a finding then needs raise_after_s of frames, on the grid
@@ -131,27 +122,26 @@ def ticks(duration: float, interval: float) -> list[float]:
 
 
 def run(
-    sampler: Sampling,
-    diagnoser: Diagnoser,
+    tick: Callable[[], Frame],
+    clock: Callable[[], float],
     duration: float,
     interval: float,
     sleep: Callable[[float], None],
-) -> RunLog:
-    """Sample on a fixed grid from the first frame, so a slow tick does not stretch the run.
+) -> bool:
+    """Tick on a fixed grid from the first frame, so a slow tick does not stretch the run.
 
-    Ctrl+C ends it early: what was found until then is still worth printing.
+    ``tick`` samples once and hands the frame on (to the Monitor, whose
+    bundles fill the RunLog). Ctrl+C ends it early, and True says so: what
+    was found until then is still worth printing.
     """
-    log = RunLog()
     try:
-        first = sampler.sample()
-        log.add(first, diagnoser.update(first))
+        first = tick()
         for offset in ticks(duration, interval):
-            sleep(max(0.0, first.mono + offset - sampler.clock()))
-            frame = sampler.sample()
-            log.add(frame, diagnoser.update(frame))
+            sleep(max(0.0, first.mono + offset - clock()))
+            tick()
     except KeyboardInterrupt:
-        log.interrupted = True
-    return log
+        return True
+    return False
 
 
 def _pids(f: Finding) -> tuple[int, ...]:

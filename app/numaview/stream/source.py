@@ -1,8 +1,9 @@
-"""FrameSource: what the UI reads, whether the frames come live, simulated or replayed.
+"""FrameSource: where frames come from, whether live, simulated or replayed.
 
-Widgets cannot tell sources apart, so replay looks exactly like live. A
-source owns its ring buffer and its clock; the UI hands it a callback and
-receives frames on the sampler thread (it must only post a message from it).
+The Monitor is the only consumer: it hands a source a callback and receives
+frames on the source's thread. Widgets never see a source, so replay looks
+exactly like live; what differs (re-pinning, stacks, seeking) is chosen by
+the factories in ``stream/factories.py``, never by a kind string in the UI.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ from collections.abc import Callable
 from typing import Protocol
 
 from numaview.model.frame import Frame
+from numaview.model.ring import RingBuffer, capacity_for
 from numaview.model.topology import Topology
-from numaview.stream.ring import RingBuffer, capacity_for
+from numaview.stacks.types import StackDump
 from numaview.stream.ticker import SamplerThread, Sampling, clamp_interval
+
+Dumper = Callable[[int], StackDump]  # pid -> its threads' Python stacks (raises StacksError)
 
 
 class FrameSource(Protocol):
-    kind: str  # "live", "simulated", "replay"
+    kind: str  # "live", "simulated", "replay": the header's label, nothing decides on it
     topology: Topology
-    ring: RingBuffer
 
     @property
     def interval_s(self) -> float: ...
@@ -29,6 +32,9 @@ class FrameSource(Protocol):
     def start(self, on_frame: Callable[[Frame], None]) -> None: ...
 
     def stop(self) -> None: ...
+
+    def reread(self, pid: int) -> None:
+        """Read this process in full at the next tick (after a pin: its new mask shows at once)."""
 
 
 class SampledSource:
@@ -57,7 +63,7 @@ class SampledSource:
         self._thread.stop()
 
     def reread(self, pid: int) -> None:
-        _reread(self.sampler, pid)
+        self.sampler.reread(pid)
 
 
 class ManualSource:
@@ -99,7 +105,7 @@ class ManualSource:
         self.started = False
 
     def reread(self, pid: int) -> None:
-        _reread(self.sampler, pid)
+        self.sampler.reread(pid)
 
     def push(self, count: int = 1) -> Frame:
         """Advance the clock by one interval (if we own it), sample, deliver; returns the last frame."""
@@ -113,10 +119,3 @@ class ManualSource:
                 self._on_frame(frame)
         assert frame is not None
         return frame
-
-
-def _reread(sampler: Sampling, pid: int) -> None:
-    """Have the sampler read this process in full next tick, if it can (the live one can)."""
-    reread = getattr(sampler, "reread", None)
-    if reread is not None:
-        reread(pid)

@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import Protocol
 
 from numaview.model.frame import Frame
+from numaview.model.ring import RingBuffer, capacity_for
 from numaview.model.topology import Topology
-from numaview.stream.ring import RingBuffer, capacity_for
 
 MIN_INTERVAL_S = 0.1
 MAX_INTERVAL_S = 60.0
@@ -33,6 +33,9 @@ class Sampling(Protocol):
     topology: Topology
 
     def sample(self) -> Frame: ...
+
+    def reread(self, pid: int) -> None:
+        """Read this process in full next time (after a pin); may do nothing."""
 
 
 def next_tick(start: float, k: int, interval: float, now: float) -> tuple[int, float]:

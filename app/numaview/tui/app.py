@@ -1,10 +1,13 @@
-"""NumaviewApp: frames in, topology-shaped screen out; keys are actions.
+"""NumaviewApp: bundles in, topology-shaped screen out; keys are actions.
 
-The sampler thread posts a FrameArrived per tick; a newer one replaces a
-queued older one (``can_replace``), so a slow screen drops stale frames
-instead of queueing them. The UI never reads the OS and never waits on the
-sampler. Attributes go down (``widget.show(frame)``), messages come up
-(``ProcessTable.Selected``).
+The Monitor (stream/monitor.py) posts a BundleArrived per frame or action:
+the frame, the findings its detectors raised, and the events (pins, marks,
+recording) since. A newer bundle replaces a queued older one
+(``can_replace``), so a slow screen drops stale frames instead of queueing
+them; the detectors have already seen every frame on the sampling side. The
+UI never reads the OS, never runs a detector, never writes the recording,
+and never waits on the sampler. Attributes go down (``widget.show(frame)``),
+messages come up (``ProcessTable.Selected``), requests go to the Monitor.
 """
 
 from __future__ import annotations
@@ -20,16 +23,19 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from numaview.diagnose.engine import Diagnoser
 from numaview.diagnose.findings import Finding
 from numaview.model.frame import Frame
 from numaview.pinning.apply import PinEvent, Pinner
+from numaview.stream.bundle import Bundle, Event
+from numaview.stream.factories import for_source
+from numaview.stream.monitor import Monitor
 from numaview.stream.source import FrameSource
 from numaview.tui.keys import HELP_TEXT, KEY_NAMES
 from numaview.tui.pinning import PinningMixin
 from numaview.tui.recorder import RecorderMixin
 from numaview.tui.screens.help import HelpScreen
 from numaview.tui.screens.pin import PinScreen
+from numaview.tui.screens.pin_choices import marker_label
 from numaview.tui.screens.process import ProcessScreen
 from numaview.tui.widgets.charts import ChartPanel
 from numaview.tui.widgets.findings import FindingsPanel
@@ -37,22 +43,26 @@ from numaview.tui.widgets.header import HeaderBar
 from numaview.tui.widgets.heatmap import Heatmap
 from numaview.tui.widgets.nodes import NodePanel
 from numaview.tui.widgets.proctable import ProcessTable
-from numaview.tui.widgets.stacks import Dumper, default_dumper
 from numaview.tui.widgets.timeline import Timeline
 
 MIN_W, MIN_H = 40, 12
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 
-class FrameArrived(Message):
-    """A new frame from the source; a newer one makes a queued older one pointless."""
+class BundleArrived(Message):
+    """A new bundle from the Monitor; a newer one makes a queued older one pointless.
 
-    def __init__(self, frame: Frame) -> None:
+    Nothing is lost by the replacement: the detectors ran on every frame, and
+    each bundle carries the newest events, so a dropped bundle's events come
+    again in the next one.
+    """
+
+    def __init__(self, bundle: Bundle) -> None:
         super().__init__()
-        self.frame = frame
+        self.bundle = bundle
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, FrameArrived)
+        return isinstance(message, BundleArrived)
 
 
 class NumaviewApp(PinningMixin, RecorderMixin):
@@ -83,36 +93,38 @@ class NumaviewApp(PinningMixin, RecorderMixin):
         Binding("m", "add_mark", "Mark", show=False),
     ]
 
-    def __init__(
-        self, source: FrameSource, *, charts: bool | None = None, pinner: Pinner | None = None
-    ) -> None:
+    def __init__(self, monitor: Monitor, *, charts: bool | None = None) -> None:
         super().__init__()
-        self.source = source
-        self.pinner = pinner  # None: re-pinning is not available (replay, or no pinner given)
-        self.topology = source.topology
+        self.monitor = monitor
+        self.source = monitor.source  # for its label and interval only
+        self.topology = monitor.topology
         self.paused = False
         self.frame: Frame | None = None  # the frame on screen
         self.latest: Frame | None = None  # the newest frame received
+        self.bundle: Bundle | None = None  # the newest bundle received
         self.selected_pid: int | None = None
         self.charts_wanted = charts
         self._seen_errors: set[str] = set()
-        # Detectors run on every frame, paused or not (pure and cheap: frames only).
-        self.diagnoser = Diagnoser(self.topology)
+        self._seen_event = 0
         self.findings: tuple[Finding, ...] = ()
         self.selected_finding: Finding | None = None
-        self._diagnosed_seq = 0
-        self.pin_events: list[PinEvent] = []  # applied here, in order, for recording
-        # The detail view's `s` dumps through this (in a worker thread); tests replace it.
-        self.stack_dumper: Dumper = default_dumper(
-            source.kind, lambda pid: self.latest.process(pid) if self.latest else None
-        )
+        self.pin_events: list[PinEvent] = []  # applied from here, in order
+
+    @property
+    def pinner(self) -> Pinner | None:
+        """None: re-pinning is not available (replay, or no pinner given)."""
+        return self.monitor.pinner
+
+    @pinner.setter
+    def pinner(self, value: Pinner | None) -> None:
+        self.monitor.pinner = value
 
     # -- layout ----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         topo = self.topology
         yield HeaderBar(topo, self.source.kind, id="header")
-        if self.source.kind == "replay":
+        if self.monitor.replay is not None:
             yield Timeline(id="timeline")
         with Horizontal(id="top"):
             yield Heatmap(topo, id="heatmap")
@@ -130,15 +142,14 @@ class NumaviewApp(PinningMixin, RecorderMixin):
         self.query_one(HeaderBar).show(interval_s=self.source.interval_s)
         self._apply_size(self.size.width, self.size.height)
         self.query_one(ProcessTable).focus()
-        self.source.start(self._frame_from_thread)
+        self.monitor.start(self._bundle_from_thread)
 
-    def _frame_from_thread(self, frame: Frame) -> None:
-        # Runs on the sampler thread: only hand the frame over.
-        self.post_message(FrameArrived(frame))
+    def _bundle_from_thread(self, bundle: Bundle) -> None:
+        # Runs on the sampling side: only hand the bundle over.
+        self.post_message(BundleArrived(bundle))
 
     def on_unmount(self) -> None:
-        self.source.stop()
-        self.stop_recording()  # quitting closes the file
+        self.monitor.stop()  # stops the source, finishes the recording
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -161,23 +172,36 @@ class NumaviewApp(PinningMixin, RecorderMixin):
 
     # -- frames ----------------------------------------------------------------------
 
-    def on_frame_arrived(self, message: FrameArrived) -> None:
-        frame = message.frame
+    def on_bundle_arrived(self, message: BundleArrived) -> None:
+        b = message.bundle
+        self.bundle = b
+        self.findings = b.findings
+        for event in b.new_events(self._seen_event):
+            self._seen_event = event.id
+            self.tell(event)
+        self.show_recording(b)
+        frame = b.frame
+        if frame is None:
+            return
         self.latest = frame
-        # The message queue may have dropped stale frames; the detectors still
-        # see every one (their hysteresis counts time, their evidence history).
-        missed = self.source.ring.after(self._diagnosed_seq) or [frame]
-        for f in missed:
-            if f.seq > self._diagnosed_seq or f is frame:
-                self.findings = self.diagnoser.update(f)
-                self._diagnosed_seq = max(self._diagnosed_seq, f.seq)
-                self.record_frame(f, self.findings)
         new_errors = [e for e in frame.errors if e not in self._seen_errors]
         for e in new_errors[:3]:
             self._seen_errors.add(e)
             self.notify(e, title="sampler", severity="warning", timeout=8)
-        if not self.paused:
+        if not self.paused or b.jumped:
             self.show_frame(frame)
+
+    def tell(self, e: Event) -> None:
+        """One event from the sampling side: a pin gets a chart marker, each a notification."""
+        if e.pin is not None:
+            self.pin_events.append(e.pin)
+            if e.mono is not None:
+                label = marker_label(e.pin, self.topology)
+                self.query_one(ChartPanel).add_marker(e.mono, label)
+        severity = (
+            e.severity if e.severity in ("information", "warning", "error") else "information"
+        )
+        self.notify(e.text, title=e.title, severity=severity, timeout=8 if e.pin else 4)  # type: ignore[arg-type]
 
     def show_frame(self, frame: Frame) -> None:
         self.frame = frame
@@ -188,7 +212,7 @@ class NumaviewApp(PinningMixin, RecorderMixin):
         self.query_one(FindingsPanel).show(self.findings)
         charts = self.query_one(ChartPanel)
         if charts.display:
-            charts.show(self.source.ring.window(charts.window_s))
+            charts.show(self.monitor.ring.window(charts.window_s))
         self._update_selection()
         screen = self.screen
         if isinstance(screen, (ProcessScreen, PinScreen)):
@@ -230,7 +254,7 @@ class NumaviewApp(PinningMixin, RecorderMixin):
         p = frame.process(message.pid) if frame is not None else None
         if p is None or frame is None:
             return
-        screen = ProcessScreen(self.topology, p.pid, p.start_time)
+        screen = ProcessScreen(self.topology, p.pid, p.start_time, self.monitor.dumper)
         self.push_screen(screen)
         screen.show(frame)
         self._update_selection()
@@ -301,14 +325,14 @@ class NumaviewApp(PinningMixin, RecorderMixin):
             self.show_frame(self.latest)
 
     def _step_interval(self, direction: int) -> None:
-        current = self.source.interval_s
+        current = self.monitor.interval_s
         if direction < 0:
             choices = [i for i in INTERVALS if i < current - 1e-9]
             target = choices[-1] if choices else INTERVALS[0]
         else:
             choices = [i for i in INTERVALS if i > current + 1e-9]
             target = choices[0] if choices else INTERVALS[-1]
-        value = self.source.set_interval(target)
+        value = self.monitor.set_interval(target)
         self.query_one(HeaderBar).show(interval_s=value)
         self.notify(f"sampling every {value:g} s", timeout=2)
 
@@ -335,7 +359,7 @@ class NumaviewApp(PinningMixin, RecorderMixin):
         self.charts_wanted = not charts.display
         charts.display = self.charts_wanted
         if charts.display:
-            charts.show(self.source.ring.window(charts.window_s))
+            charts.show(self.monitor.ring.window(charts.window_s))
             charts.force_redraw()
 
     def action_filter_processes(self) -> None:
@@ -365,11 +389,13 @@ class NumaviewApp(PinningMixin, RecorderMixin):
 
 
 def make_app(
-    source: FrameSource, *, charts: bool | None = None, pinner: Pinner | None = None
+    source: FrameSource | Monitor, *, charts: bool | None = None, pinner: Pinner | None = None
 ) -> NumaviewApp:
     """The one factory the CLI and the tests use; a recording gets the replay keys."""
-    if source.kind == "replay":
+    monitor = source if isinstance(source, Monitor) else for_source(source, pinner=pinner)
+    if monitor.replay is not None:
         from numaview.tui.replay_app import ReplayApp  # imports this module
 
-        return ReplayApp(source, charts=charts, pinner=None)
-    return NumaviewApp(source, charts=charts, pinner=pinner)
+        monitor.pinner = None  # the processes on screen are not this machine's now
+        return ReplayApp(monitor, charts=charts)
+    return NumaviewApp(monitor, charts=charts)

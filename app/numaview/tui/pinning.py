@@ -1,8 +1,9 @@
 """Re-pinning from the dashboard (a, Enter on a finding): the pin dialog and what follows.
 
-A mixin of NumaviewApp to keep app.py small. After a pin the sampler is asked
-to read the process in full at the next tick, so an idle process's new mask
-shows at once rather than on its rotation turn; the chart gets a marker.
+A mixin of NumaviewApp to keep app.py small. The dialog's dry runs run in a
+worker thread; the pin itself is a request to the Monitor, which applies it
+on the sampling side, has the process read in full at the next tick, and
+sends the result back as an event (a notification and a chart marker).
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from textual.app import App
 from numaview.diagnose.findings import Finding, PinPlan
 from numaview.model.frame import Frame, ProcessSample
 from numaview.model.topology import Topology
-from numaview.pinning.apply import PinEvent, Pinner
-from numaview.stream.source import FrameSource
+from numaview.pinning.apply import PinEvent
+from numaview.stream.monitor import Monitor
 from numaview.tui.screens.pin import PinScreen
-from numaview.tui.screens.pin_choices import marker_label
-from numaview.tui.widgets.charts import ChartPanel
 from numaview.tui.widgets.findings import FindingsPanel
 from numaview.tui.widgets.proctable import ProcessTable
 
@@ -24,9 +23,8 @@ from numaview.tui.widgets.proctable import ProcessTable
 class PinningMixin(App[int]):
     """NumaviewApp's pinning half; the attributes below are NumaviewApp's."""
 
-    source: FrameSource
+    monitor: Monitor
     topology: Topology
-    pinner: Pinner | None
     pin_events: list[PinEvent]
     frame: Frame | None
     latest: Frame | None
@@ -36,9 +34,11 @@ class PinningMixin(App[int]):
         return self.query_one(ProcessTable).selected
 
     def _can_pin(self) -> bool:
-        if self.pinner is None:  # replay: the processes on screen are not this machine's now
+        if (
+            self.monitor.pinner is None
+        ):  # replay: the processes on screen are not this machine's now
             self.notify("re-pinning is not available here", severity="warning", timeout=4)
-        return self.pinner is not None
+        return self.monitor.pinner is not None
 
     def action_pin_process(self) -> None:
         row, frame = self._selected_process(), self.frame
@@ -67,17 +67,7 @@ class PinningMixin(App[int]):
         self._open_pin(p, fix)
 
     def _open_pin(self, p: ProcessSample, preset: PinPlan | None) -> None:
-        assert self.pinner is not None
-        self.push_screen(PinScreen(self.topology, self.frame, p, self.pinner, preset), self._pinned)
-
-    def _pinned(self, event: PinEvent | None) -> None:
-        if event is None:
-            return  # cancelled: nothing changed
-        self.pin_events.append(event)
-        reread = getattr(self.source, "reread", None)
-        if reread is not None:  # an idle process's new mask shows next tick, not on its turn
-            reread(event.pid)
-        self.notify(event.summary(), title="undo" if event.undo else "pinned", timeout=8)
-        shown = self.latest or self.frame
-        if shown is not None:
-            self.query_one(ChartPanel).add_marker(shown.mono, marker_label(event, self.topology))
+        assert self.monitor.pinner is not None
+        self.push_screen(
+            PinScreen(self.topology, self.frame, p, self.monitor.pinner, preset, self.monitor)
+        )

@@ -1,10 +1,10 @@
 """The dashboard over a recording: the live keys, plus keys that move through time.
 
-A subclass of NumaviewApp (make_app picks it for a "replay" source) so that
-app.py stays the live dashboard. Seeks do not go through FrameArrived: the
-source refills its ring, and here the detectors start over on the last 30 s
-before the position, so findings are those of that moment, not of the
-frames played before the jump.
+A subclass of NumaviewApp (make_app picks it when the Monitor has a replay
+control) so that app.py stays the live dashboard. Every key is a request to
+the Monitor (stream/replay_control.py), which moves the recording, starts
+the detectors over on the 30 s before the position, and sends one bundle
+with the replay state for the timeline; nothing here reads the file.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 
-from numaview.diagnose.engine import HISTORY_S, Diagnoser
-from numaview.model.frame import Frame
-from numaview.record.replay import NAV_EVENTS, ReplaySource, parse_when
-from numaview.tui.app import FrameArrived, NumaviewApp
+from numaview.stream.bundle import ReplayRequest
+from numaview.tui.app import BundleArrived, NumaviewApp
 from numaview.tui.keys import HELP_TEXT
 from numaview.tui.screens.prompt import PromptScreen
 from numaview.tui.widgets.header import HeaderBar
@@ -39,7 +37,6 @@ REPLAY_HELP = {
     "replay_goto": "go to a time: seconds from the start or HH:MM:SS",
     "pin_process": "disabled in replay (this is a recording)",
 }
-FINDING_SCAN_S = 600.0  # how far a next/previous-finding seek looks
 
 REPLAY_BINDINGS: list[BindingType] = [
     Binding("full_stop", "replay_step(1)", "Step", show=False),
@@ -73,50 +70,31 @@ class ReplayApp(NumaviewApp):
     HELP_TEXTS: ClassVar[dict[str, str]] = {**HELP_TEXT, **REPLAY_HELP}
     KEY_NAMES: ClassVar[dict[str, str]] = REPLAY_KEY_NAMES
 
-    source: ReplaySource
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.set_interval(0.5, self._show_state)  # playing stops by itself at the end
-        self._show_state()
-
     def help_bindings(self) -> list[BindingType]:
         # Replay keys first; + and - (sampling interval) mean nothing for a recording.
         live = [b for b in NumaviewApp.BINDINGS if not _is(b, "sample_faster", "sample_slower")]
         return [*REPLAY_BINDINGS, *live]
 
+    def on_bundle_arrived(self, message: BundleArrived) -> None:
+        super().on_bundle_arrived(message)
+        self._show_state()
+
     def _show_state(self) -> None:
-        src = self.source
-        self.query_one(HeaderBar).show(paused=not src.playing)
-        shown = self.frame
+        state = self.bundle.replay if self.bundle is not None else None
+        if state is None:
+            return
+        self.query_one(HeaderBar).show(paused=not state.playing)
         self.query_one(Timeline).show(
-            first=src.first_time,
-            last=src.last_time,
-            position=shown.time if shown is not None else src.first_time,
-            events=[e.time for e in src.events if e.kind in NAV_EVENTS],
-            speed=src.speed,
-            playing=src.playing,
+            first=state.first_time,
+            last=state.last_time,
+            position=state.position,
+            events=list(state.events),
+            speed=state.speed,
+            playing=state.playing,
         )
 
-    def on_frame_arrived(self, message: FrameArrived) -> None:
-        message.prevent_default()  # NumaviewApp's handler runs once, from here
-        if message.frame is not self.source.ring.latest():
-            return  # queued before a seek or step: no longer where the recording is
-        super().on_frame_arrived(message)
-        self._show_state()
-
-    def jumped(self, frame: Frame | None) -> None:
-        """After a seek: the detectors start over on the HISTORY_S before the position."""
-        if frame is None:
-            return
-        self.diagnoser = Diagnoser(self.topology)
-        self.findings = ()
-        for f in self.source.ring.window(HISTORY_S):
-            self.findings = self.diagnoser.update(f)
-        self._diagnosed_seq = frame.seq
-        self.latest = frame
-        self.show_frame(frame)
-        self._show_state()
+    def _ask(self, what: str, arg: object = None) -> None:
+        self.monitor.submit(ReplayRequest(what, arg))
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -127,81 +105,22 @@ class ReplayApp(NumaviewApp):
         self.notify("a recording keeps its sampling interval; [ plays slower", timeout=3)
 
     def action_toggle_pause(self) -> None:
-        self.source.toggle_playing()
-        self._show_state()
+        self._ask("play")
 
     def action_replay_step(self, direction: int) -> None:
-        before = self.source.frame
-        frame = self.source.step(direction)
-        if frame is None:
-            self.notify("the end of the recording" if direction > 0 else "the start", timeout=2)
-        elif direction > 0 and before is not None and frame.seq > before.seq:
-            super().on_frame_arrived(FrameArrived(frame))  # the detectors go on from here
-        else:
-            self.jumped(frame)
-        self._show_state()
+        self._ask("step", direction)
 
     def action_replay_speed(self, direction: int) -> None:
-        speed = self.source.step_speed(direction)
-        self.notify(f"{speed:g}×", timeout=1)
-        self._show_state()
+        self._ask("speed", direction)
 
     def action_replay_seek(self, seconds: int) -> None:
-        self.jumped(self.source.seek_by(seconds))
+        self._ask("seek_by", seconds)
 
     def action_replay_event(self, direction: int) -> None:
-        hit = self.source.seek_event(direction)
-        if hit is None:
-            self.notify("no more events that way", timeout=2)
-            return
-        event, frame = hit
-        self.jumped(frame)
-        what = event.data.get("note") or event.data.get("target") or event.data.get("error") or ""
-        self.notify(f"{event.kind} {what}".strip(), timeout=4)
+        self._ask("event", direction)
 
     def action_replay_finding(self, direction: int) -> None:
-        """Seek to where the raised findings change, found by a throwaway Diagnoser.
-
-        Findings are recomputed, not read from the file (improved detectors
-        apply to old recordings), so the scan runs them over the frames; it is
-        bounded to FINDING_SCAN_S so a long recording cannot stall the screen.
-        """
-        cur = self.source.frame
-        if cur is None:
-            return
-        d = Diagnoser(self.topology)
-        if direction > 0:
-            for f in self.source.ring.window(HISTORY_S):
-                d.update(f)
-            now = {x.key for x in d.current()}
-            frames = self.source.reader.frames_between(cur.time + 1e-6, cur.time + FINDING_SCAN_S)
-            for f in frames:
-                keys = {x.key for x in d.update(f)}
-                if keys != now:
-                    self.jumped(self.source.seek(f.time))
-                    self._say_change(now, keys)
-                    return
-        else:
-            start = cur.time - FINDING_SCAN_S - HISTORY_S
-            change, before, prev = None, set(), None
-            for f in self.source.reader.frames_between(start, cur.time - 1e-6):
-                keys = {x.key for x in d.update(f)}
-                if prev is not None and keys != prev and f.time >= start + HISTORY_S:
-                    change, before = f, prev
-                prev = keys
-            if change is not None:
-                self.jumped(self.source.seek(change.time))
-                self._say_change(before, {x.key for x in self.findings})
-                return
-        self.notify("the findings do not change within 10 min that way", timeout=3)
-
-    def _say_change(self, before: set[str], after: set[str]) -> None:
-        raised = sorted(after - before)
-        cleared = sorted(before - after)
-        parts = [f"raised {', '.join(raised)}"] * bool(raised) + [
-            f"cleared {', '.join(cleared)}"
-        ] * bool(cleared)
-        self.notify("; ".join(parts) or "findings changed", timeout=5)
+        self._ask("finding", direction)
 
     def action_replay_goto(self) -> None:
         self.push_screen(
@@ -210,14 +129,8 @@ class ReplayApp(NumaviewApp):
         )
 
     def _goto(self, text: str | None) -> None:
-        if text is None:
-            return
-        try:
-            t = parse_when(text, self.source.first_time)
-        except ValueError:
-            self.notify(f"{text!r}: not seconds or HH:MM:SS", severity="warning", timeout=4)
-            return
-        self.jumped(self.source.seek(t))
+        if text is not None:
+            self._ask("seek_to", text)
 
     def _can_pin(self) -> bool:
         self.notify("re-pinning is disabled in replay (this is a recording)", severity="warning")

@@ -5,18 +5,24 @@ masks and changes nothing, so the summary line states what the real pin will
 do (how many threads, which CPUs, whether memory moves) before anything
 moves. A bad choice, a process that is gone or a refusal says why in one line
 and the dialog stays open. Another user's process or a kernel thread needs a
-second yes. The dialog never reads the OS itself: the pinner does.
+second yes. The dialog never reads the OS itself, nor waits on it: dry runs
+(and whether there is anything to undo) run in a worker thread, newest
+choice wins, and the pin is a request to the Monitor that answers with a
+message. With an inline Monitor (tests) the same work runs at once.
 """
 
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -25,20 +31,54 @@ from numaview.diagnose.findings import PinPlan
 from numaview.model.cpuset import format_cpulist, parse_cpulist
 from numaview.model.frame import Frame, ProcessSample
 from numaview.model.topology import Topology
-from numaview.pinning.apply import PinEvent, Pinner
 from numaview.pinning.plan import PinError, Target, cpus_target
 from numaview.render.labels import affinity_label
+from numaview.stream.bundle import PinRequest
 from numaview.tui.screens.confirm import ConfirmScreen
 from numaview.tui.screens.pin_choices import CUSTOM, FIX, UNDO, choices, nodes_text, summary_text
 from numaview.tui.widgets.cpupicker import CpuPicker
 from numaview.tui.widgets.heatmap import Heatmap
 
+if TYPE_CHECKING:
+    from numaview.pinning.apply import PinEvent, Pinner
+    from numaview.stream.monitor import Monitor
+
 SHORT_H = 36  # below this many rows the dialog drops its spacing
 MAX_CPU_ID = 1 << 16  # "0-99999999" would build a set of a hundred million ids
 KEYS = "↑↓ target · enter apply · m memory · tab: CPU list, map (space) · esc cancel"
+CHECKING = "checking…"
+T = TypeVar("T")
 
 
-class PinScreen(ModalScreen[PinEvent | None]):
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A dry run's answer: what the pin would do, or why it cannot be done."""
+
+    event: PinEvent | None
+    error: str = ""
+    foreign: bool = False  # another user's process: a second yes
+    kernel: bool = False
+    name: str = ""
+
+
+def dry_run(pinner: Pinner, pid: int, target: Target, memory: bool) -> Preview:
+    """Runs in a worker: reads the process's threads and masks, changes nothing."""
+    try:
+        event = pinner.apply(pid, target, memory, dry_run=True)
+        _, name, _, kernel = pinner.identity(pid)
+        return Preview(event, foreign=pinner.is_foreign(pid), kernel=kernel, name=name)
+    except PinError as exc:
+        return Preview(None, str(exc))
+
+
+class PinDone(Message):
+    def __init__(self, event: PinEvent | None, error: str | None) -> None:
+        super().__init__()
+        self.event = event
+        self.error = error
+
+
+class PinScreen(ModalScreen["PinEvent | None"]):
     """Re-pin one process; dismissed with the applied event, or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -53,7 +93,8 @@ class PinScreen(ModalScreen[PinEvent | None]):
         frame: Frame | None,
         process: ProcessSample,
         pinner: Pinner,
-        preset: PinPlan | None = None,
+        preset: PinPlan | None,
+        monitor: Monitor,
     ) -> None:
         super().__init__()
         self.topology = topology
@@ -61,11 +102,27 @@ class PinScreen(ModalScreen[PinEvent | None]):
         self.process = process
         self.pinner = pinner
         self.preset = preset
-        self.choices = choices(topology, frame, process, preset, pinner.can_undo(process.pid))
+        self.monitor = monitor
+        self.choices = choices(topology, frame, process, preset, False)  # undo: asked aside
         self.choice_id = self._initial_choice()
         self.target: Target | None = None  # the choice, when its dry run succeeded
         self.preview: PinEvent | None = None
+        self.checked: Preview | None = None  # the last dry run's full answer
         self.error = ""  # why the choice cannot be applied (or why the pin failed)
+        self.applying = False
+        self._token = 0  # the newest dry run; older answers are dropped
+
+    def aside(self, work: Callable[[], T], done: Callable[[T], None], group: str) -> None:
+        """``work`` in a worker thread, then ``done`` with its answer on the UI thread."""
+        if not self.monitor.threaded:  # tests: deterministic, at once
+            done(work())
+            return
+
+        def run() -> None:
+            result = work()
+            self.app.call_from_thread(done, result)
+
+        self.run_worker(run, thread=True, exclusive=True, group=group, exit_on_error=False)
 
     def _initial_choice(self) -> str:
         if self.preset is not None and self.choices[0].id == FIX:
@@ -117,7 +174,18 @@ class PinScreen(ModalScreen[PinEvent | None]):
             self.query_one(CpuPicker).show(self.frame)
         options.highlighted = options.get_option_index(self.choice_id)
         options.focus()
+        pinner, pid = self.pinner, self.process.pid
+        self.aside(lambda: pinner.can_undo(pid), self._undo_known, "undo")
         self._refresh()
+
+    def _undo_known(self, can_undo: bool) -> None:
+        if not can_undo or not self.is_attached:
+            return
+        self.choices = choices(self.topology, self.frame, self.process, self.preset, True)
+        undo = next(c for c in self.choices if c.id == UNDO)
+        options = self.query_one(OptionList)
+        options.replace_option_prompt(UNDO, Text(undo.text))
+        options.enable_option(UNDO)
 
     def show(self, frame: Frame) -> None:
         """New frames keep the map and the 'now' line live; the dry run does not rerun."""
@@ -170,7 +238,9 @@ class PinScreen(ModalScreen[PinEvent | None]):
         return cpus_target(self.topology, text)
 
     def _refresh(self) -> None:
-        self.target, self.preview, self.error = None, None, ""
+        """A new choice: check it at once where no I/O is needed, dry-run it aside."""
+        self.target, self.preview, self.checked, self.error = None, None, None, ""
+        self._token += 1
         custom_error = ""
         try:
             target = self._chosen()
@@ -178,18 +248,28 @@ class PinScreen(ModalScreen[PinEvent | None]):
             custom_error, self.error = (
                 (str(exc), "") if self.choice_id == CUSTOM else ("", str(exc))
             )
-        else:
-            try:
-                self.preview = self.pinner.apply(
-                    self.process.pid, target, self._memory(), dry_run=True
-                )
-                self.target = target
-            except PinError as exc:
-                self.error = str(exc)
+            target = None
         bad = self.query_one("#pin-cpus-error", Static)
         bad.update(f"✗ {custom_error}")
         bad.display = bool(custom_error)
-        summary = summary_text(self.preview) if self.preview is not None else "–"
+        self.query_one("#pin-summary", Static).update(CHECKING if target is not None else "–")
+        self._show_error()
+        self.query_one("#pin-apply", Button).disabled = True
+        self._light()
+        if target is not None:
+            token, pinner, pid, memory = self._token, self.pinner, self.process.pid, self._memory()
+            self.aside(
+                lambda: dry_run(pinner, pid, target, memory),
+                lambda preview: self._previewed(token, preview),
+                "dry-run",
+            )
+
+    def _previewed(self, token: int, p: Preview) -> None:
+        if token != self._token or not self.is_attached:
+            return  # a newer choice was made meanwhile, or the dialog is gone
+        self.checked, self.preview, self.error = p, p.event, p.error
+        self.target = self._chosen() if p.event is not None else None
+        summary = summary_text(p.event) if p.event is not None else "–"
         self.query_one("#pin-summary", Static).update(summary)
         self._show_error()
         self.query_one("#pin-apply", Button).disabled = self.target is None
@@ -274,22 +354,18 @@ class PinScreen(ModalScreen[PinEvent | None]):
         self.query_one("#pin-memory", Checkbox).toggle()
 
     def action_apply(self) -> None:
-        if self.target is None:
-            self.app.bell()
+        checked = self.checked
+        if self.target is None or checked is None or self.applying:
+            self.app.bell()  # nothing valid chosen, its dry run not back yet, or applying
             return
-        pid, p = self.process.pid, self.process
-        try:
-            _, name, _, kernel = self.pinner.identity(pid)
-            foreign = self.pinner.is_foreign(pid)
-        except PinError as exc:
-            self.error = str(exc)
-            self._show_error()
-            return
-        if foreign or kernel:
+        if checked.foreign or checked.kernel:
+            p = self.process
             whose = (
-                "is a kernel thread" if kernel else f"belongs to user {p.user or '?'}, not to you"
+                "is a kernel thread"
+                if checked.kernel
+                else f"belongs to user {p.user or '?'}, not to you"
             )
-            question = f"pid {pid} ({name}) {whose}.\nReally pin it? (y/n)"
+            question = f"pid {p.pid} ({checked.name}) {whose}.\nReally pin it? (y/n)"
             self.app.push_screen(ConfirmScreen(question), self._confirmed)
             return
         self._apply()
@@ -302,10 +378,22 @@ class PinScreen(ModalScreen[PinEvent | None]):
 
     def _apply(self) -> None:
         assert self.target is not None
-        try:
-            event = self.pinner.apply(self.process.pid, self.target, self._memory())
-        except PinError as exc:
-            self.error = str(exc)
+        self.applying = True
+        self.query_one("#pin-apply", Button).disabled = True
+        self.query_one("#pin-summary", Static).update("applying…")
+
+        def reply(event: PinEvent | None, error: str | None) -> None:
+            self.post_message(PinDone(event, error))  # from the sampling side
+
+        self.monitor.submit(PinRequest(self.process.pid, self.target, self._memory(), reply))
+
+    def on_pin_done(self, message: PinDone) -> None:
+        self.applying = False
+        if message.event is None:
+            self.error = message.error or "the pin failed"
             self._show_error()
+            self.query_one("#pin-apply", Button).disabled = self.target is None
+            if self.preview is not None:
+                self.query_one("#pin-summary", Static).update(summary_text(self.preview))
             return
-        self.dismiss(event)
+        self.dismiss(message.event)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from numaview.diagnose.findings import PinPlan
 from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import Frame, ProcessSample
 from numaview.model.topology import Topology
-from numaview.pinning.apply import PinEvent
 from numaview.pinning.plan import (
     PinError,
     Target,
@@ -26,6 +25,9 @@ from numaview.pinning.plan import (
     undo_target,
 )
 from numaview.render.labels import affinity_label, nodes_label, short_bytes
+
+if TYPE_CHECKING:
+    from numaview.pinning.apply import PinEvent
 
 CUSTOM, UNDO, FIX = "custom", "undo", "fix"
 

@@ -15,24 +15,15 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from numaview.model.frame import ProcessSample
 from numaview.stacks.join import COLUMNS, StackRow, row_cells
 from numaview.stacks.types import StackDump, StacksError
 
 Dumper = Callable[[int], StackDump]
 
 
-def default_dumper(kind: str, lookup: Callable[[int], ProcessSample | None]) -> Dumper:
-    """py-spy for this machine; made-up stacks for the demo, whose processes do not exist."""
-    from numaview.demo import stacks as simulated
-
-    if kind == "simulated":
-        return simulated.simulated_dumper(lookup)
-    if kind == "replay":
-        return simulated.unavailable_dumper
-    from numaview.stacks.pyspy import dump
-
-    return dump
+def unavailable(pid: int) -> StackDump:
+    """The dumper where there is none to be had (a recording: its processes are not here)."""
+    raise StacksError("Python stacks are not available here", "unavailable")
 
 
 class StacksDumped(Message):

@@ -1,0 +1,356 @@
+"""Monitor: everything that follows a frame, on the sampling side, and one Bundle out.
+
+For every frame from its source the Monitor runs the detectors, appends the
+frame to its ring, writes the recording when one is on, and hands the UI
+(or a headless command) one immutable ``Bundle``. Requests (pins, marks,
+recording on/off, replay moves) come in through a thread-safe inbox and
+their results go out as events in the next bundle. The UI only assigns and
+paints: no SQLite, no /proc, no detector runs on its thread.
+
+Threaded (the dashboard): one ``numaview-monitor`` thread takes frames and
+requests off one queue, in order, so a pin and the frames around it are seen
+in the order they happened, and detectors see every frame even when the UI
+drops stale bundles. Inline (``threaded=False``: tests, ``diagnose``,
+headless ``record``): the caller's thread does the same work at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from numaview.diagnose.engine import HISTORY_S, Diagnoser
+from numaview.diagnose.findings import Finding, Thresholds
+from numaview.model.frame import Frame
+from numaview.model.ring import RingBuffer, capacity_for
+from numaview.pinning.apply import PinEvent, Pinner
+from numaview.pinning.plan import PinError
+from numaview.record.format import RecordingError
+from numaview.stream.bundle import (
+    MAX_EVENTS,
+    Bundle,
+    Event,
+    MarkRequest,
+    PinRequest,
+    ReplayRequest,
+    Request,
+    StartRecording,
+    StopRecording,
+)
+from numaview.stream.recording import Recording
+from numaview.stream.replay_control import ReplayControl
+from numaview.stream.source import Dumper, FrameSource
+
+BundleSink = Callable[[Bundle], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _FrameItem:
+    frame: Frame
+    generation: int
+
+
+_STOP = object()
+
+
+class Monitor:
+    def __init__(
+        self,
+        source: FrameSource,
+        *,
+        pinner: Pinner | None = None,
+        dumper: Dumper | None = None,
+        thresholds: Thresholds | None = None,
+        threaded: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.topology = source.topology
+        self.pinner = pinner  # None: re-pinning is not available (replay, or none given)
+        self.dumper = dumper  # Python stacks of a process (None: not available)
+        self.thresholds = thresholds or Thresholds()
+        self.diagnoser = Diagnoser(self.topology, self.thresholds)
+        self.ring = RingBuffer(capacity_for(source.interval_s))
+        self.threaded = threaded
+        self.clock = clock
+        self.replay = ReplayControl(self, source) if ReplayControl.accepts(source) else None
+        self.recording: Recording | None = None
+        self.findings: tuple[Finding, ...] = ()
+        self.frame: Frame | None = None  # the newest frame processed
+        self.latest: Bundle | None = None
+        self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
+        self._event_id = 0
+        self._seq = 0
+        self._errors_seen: set[str] = set()
+        self._on_bundle: BundleSink | None = None
+        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()  # inline mode: sources and the UI take turns
+        self._stopped = False
+
+    # -- life ---------------------------------------------------------------------------
+
+    @property
+    def interval_s(self) -> float:
+        return self.source.interval_s
+
+    def set_interval(self, seconds: float) -> float:
+        return self.source.set_interval(seconds)
+
+    def start(self, on_bundle: BundleSink) -> None:
+        """Starts the source (and the monitor thread); bundles go to ``on_bundle``."""
+        self._on_bundle = on_bundle
+        if self.threaded and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="numaview-monitor", daemon=True)
+            self._thread.start()
+        if self.threaded and self.replay is not None:
+            self._inbox.put(self._start_source)  # a replay's first seek reads the file: not here
+        else:
+            self._start_source()
+
+    def _start_source(self) -> None:
+        self.source.start(self.feed)
+
+    def stop(self) -> None:
+        """Stops the source, finishes the recording, ends the thread. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.source.stop()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            # SQLite wants its connection closed on the thread that opened it.
+            self._inbox.put(lambda: self._stop_recording(say=False))
+            self._inbox.put(_STOP)
+            if thread is not threading.current_thread():
+                thread.join(timeout=10)
+            return
+        with self._lock:
+            self._stop_recording(say=False)
+
+    # -- the two ways in ----------------------------------------------------------------
+
+    def feed(self, frame: Frame) -> None:
+        """A frame from the source (called on the source's thread)."""
+        gen = self.replay.generation() if self.replay is not None else 0
+        self._put(_FrameItem(frame, gen))
+
+    def submit(self, request: Request) -> None:
+        """A request from the UI or a command; thread-safe, never blocks on the work."""
+        self._put(request)
+
+    def note_error(self, text: str) -> None:
+        """A tick that produced no frame (headless record): recorded as a sampler-error."""
+        self._put(("error", text))
+
+    def _put(self, item: object) -> None:
+        if self.threaded and self._thread is not None:
+            self._inbox.put(item)
+            return
+        with self._lock:
+            self._handle(item)
+
+    def _run(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is _STOP:
+                return
+            try:
+                self._handle(item)
+            except Exception as exc:  # never die: say it in the next bundle
+                self._event("error", f"{type(exc).__name__}: {exc}", "numaview", "error")
+                self._publish()
+
+    def _handle(self, item: object) -> None:
+        if isinstance(item, _FrameItem):
+            if self.replay is not None and not self.replay.current(item.generation):
+                return  # played before a seek: no longer where the recording is
+            if self.replay is not None and self.frame is None:
+                self.replay.jumped(item.frame)  # the first frame: findings of that moment
+                return
+            self.process(item.frame)
+        elif callable(item):
+            item()
+        elif isinstance(item, tuple) and item[0] == "error":
+            self._sampler_error(str(item[1]))
+            self._publish()
+        elif isinstance(item, PinRequest):
+            self._pin(item)
+        elif isinstance(item, MarkRequest):
+            self._mark(item.note)
+        elif isinstance(item, StartRecording):
+            self._start_recording(item)
+        elif isinstance(item, StopRecording):
+            self._stop_recording(say=True)
+            self._publish()
+        elif isinstance(item, ReplayRequest):
+            if self.replay is None:
+                self._event("replay", "this is not a recording", severity="warning")
+                self._publish()
+            else:
+                self.replay.handle(item)
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def process(self, frame: Frame, publish: bool = True) -> None:
+        """Everything that follows one frame: detectors, ring, recording, then the bundle."""
+        self.findings = self.diagnoser.update(frame)
+        self.ring.append(frame)
+        self.frame = frame
+        for e in frame.errors:
+            if e.startswith("sampler:") and e not in self._errors_seen:
+                self._errors_seen.add(e)
+                self._record("sampler-error", frame.mono, {"error": e})
+        rec = self.recording
+        if rec is not None:
+            try:
+                rec.add_frame(frame, self.findings)
+            except RecordingError as exc:  # disk full, file removed: stop, say why
+                self._recording_failed(exc)
+        if publish:
+            self._publish()
+
+    def reset(self, history: list[Frame], frame: Frame) -> None:
+        """After a seek: ring and detectors start over on the history before ``frame``."""
+        self.diagnoser = Diagnoser(self.topology, self.thresholds)
+        self.ring.clear()
+        self.findings = ()
+        for f in history:
+            self.ring.append(f)
+            if f.mono >= frame.mono - HISTORY_S:
+                self.findings = self.diagnoser.update(f)
+        self.frame = frame
+
+    def _publish(self, jumped: bool = False) -> None:
+        self._seq += 1
+        rec = self.recording
+        bundle = Bundle(
+            seq=self._seq,
+            frame=self.frame,
+            findings=self.findings,
+            events=tuple(self._events),
+            interval_s=self.source.interval_s,
+            recording=rec.state() if rec is not None else None,
+            replay=self.replay.state() if self.replay is not None else None,
+            jumped=jumped,
+        )
+        self.latest = bundle
+        sink = self._on_bundle
+        if sink is not None:
+            sink(bundle)
+
+    def publish(self, jumped: bool = False) -> None:
+        self._publish(jumped)
+
+    def call(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the sampling side, in turn with frames and requests."""
+        self._put(fn)
+
+    def event(self, kind: str, text: str, title: str = "", severity: str = "information") -> None:
+        self._event(kind, text, title, severity)
+
+    def _event(
+        self, kind: str, text: str, title: str = "", severity: str = "information", **kw: object
+    ) -> Event:
+        self._event_id += 1
+        mono = self.frame.mono if self.frame is not None else None
+        e = Event(self._event_id, kind, text, title, severity, mono, **kw)  # type: ignore[arg-type]
+        self._events.append(e)
+        return e
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _pin(self, req: PinRequest) -> None:
+        if self.pinner is None:
+            self._event("pin-failed", "re-pinning is not available here", "not pinned", "warning")
+            if req.reply is not None:
+                req.reply(None, "re-pinning is not available here")
+            self._publish()
+            return
+        try:
+            event = self.pinner.apply(req.pid, req.target, req.move_memory)
+        except PinError as exc:
+            if req.reply is not None:
+                req.reply(None, str(exc))
+            self._publish()
+            return
+        # An idle process's new mask shows at the next tick, not on its rotation turn.
+        self.source.reread(event.pid)
+        mono = self.frame.mono if self.frame is not None else self.clock()
+        self._record_pin(event, mono)
+        self._event(
+            "pin", event.summary(), "undo" if event.undo else "pinned", "information", pin=event
+        )
+        if req.reply is not None:
+            req.reply(event, None)
+        self._publish()
+
+    def _record_pin(self, event: PinEvent, mono: float) -> None:
+        rec = self.recording
+        if rec is None:
+            return
+        try:
+            rec.add_pin(event, mono)
+        except RecordingError as exc:
+            self._recording_failed(exc)
+
+    def _record(self, kind: str, mono: float, data: dict[str, object]) -> None:
+        rec = self.recording
+        if rec is None:
+            return
+        try:
+            rec.add_event(kind, mono, data)
+        except RecordingError as exc:
+            self._recording_failed(exc)
+
+    def _sampler_error(self, text: str) -> None:
+        self._record("sampler-error", self.clock(), {"error": text})
+
+    def _mark(self, note: str) -> None:
+        if self.recording is None:
+            self._event("mark", "not recording: R starts a recording", severity="warning")
+        else:
+            mono = self.frame.mono if self.frame is not None else self.clock()
+            self._record("mark", mono, {"note": note})
+            self._event("mark", f"marked: {note}")
+        self._publish()
+
+    def start_recording(self, path: str, meta: dict[str, object], redact: bool = False) -> None:
+        """Inline start (headless record): raises RecordingError with the reason."""
+        self.recording = Recording(
+            path, self.topology, self.source.interval_s, dict(meta), self.findings, redact
+        )
+
+    def _start_recording(self, req: StartRecording) -> None:
+        if self.recording is None:
+            try:
+                self.start_recording(req.path, req.meta)
+            except RecordingError as exc:
+                self._event("recording-error", str(exc), "not recording", "error")
+            else:
+                self._event("recording", f"recording to {req.path}", "recording")
+        self._publish()
+
+    def _recording_failed(self, exc: RecordingError) -> None:
+        self._event("recording-error", str(exc), "recording stopped", "error")
+        rec, self.recording = self.recording, None
+        if rec is not None:
+            with contextlib.suppress(RecordingError):  # the error above is what to say
+                rec.close()
+
+    def _stop_recording(self, say: bool) -> None:
+        rec, self.recording = self.recording, None
+        if rec is None:
+            return
+        try:
+            rec.close()
+        except RecordingError as exc:
+            self._event("recording-error", str(exc), "recording", "error")
+            return
+        if say:
+            self._event("recording", f"saved {rec.path} ({rec.writer.frames} frames)", "recording")
