@@ -22,8 +22,8 @@ from numaview.model.frame import CPU_METRICS, CpuTable, Frame, NodeSample, Proce
 from numaview.model.frame import SystemSample as System
 from numaview.model.topology import Topology
 from numaview.render.labels import affinity_label as affinity_text
-from numaview.render.labels import short_bytes
 from numaview.render.snapshot_text import render_snapshot
+from numaview.render.units import size
 from numaview.sampler.sampler import CLK_TCK, Sampler, SamplerOptions
 from tests.fakefs import (
     FakeClock,
@@ -126,9 +126,9 @@ def test_render_known_values(tmp_path: Path) -> None:
     assert "interval 1.00 s" in text.splitlines()[0]
 
     solver = row_of(text, 100).split()
-    # PID USER CPU% THR RSS AFFINITY NODES INVOL/s MEM-BY-NODE(2 words) COMMAND...
-    assert solver[:5] == ["100", "alice", "150.0", "2", short_bytes(400_000 * 4096)]
-    assert solver[5:8] == ["all", "0-1", "50.0"]
+    # PID USER CPU% THR RSS AFFINITY NODES INVOL/s MEM/NODE(2 words) COMMAND...
+    assert solver[:5] == ["100", "alice", "150.0", "2", size(400_000 * 4096, short=True)]
+    assert solver[5:8] == ["all", "0,1", "50.0"]  # NODES as the TUI writes them
     assert solver[8:10] == ["0:1.2G", "1:30M"]
     assert solver[10:] == ["./solver", "--threads", "2"]
     assert row_of(text, 200).split()[7] == "0.0"  # idle, yet its rate is known

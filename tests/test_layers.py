@@ -86,6 +86,16 @@ def test_module_respects_its_layer(path: Path) -> None:
         assert not any(isinstance(c.func, ast.Name) and c.func.id == "open" for c in calls)
 
 
+@pytest.mark.parametrize(
+    "path", sorted((PKG / "diagnose").rglob("*.py")), ids=lambda p: str(p.relative_to(PKG))
+)
+def test_diagnose_uses_only_the_units_of_render(path: Path) -> None:
+    """Evidence text formats bytes as the UI does; nothing else of render/ (it imports diagnose)."""
+    for name, line in imports_of(path):
+        if name.startswith("numaview.render"):
+            assert name == "numaview.render.units", f"{path.relative_to(PKG)}:{line} imports {name}"
+
+
 def test_cli_imports_textual_only_inside_ui_commands() -> None:
     top_level = [n for f in (PKG / "cli").glob("*.py") for n in ast.parse(f.read_text()).body]
     for node in top_level:

@@ -17,9 +17,11 @@ from textual.pilot import Pilot
 from numaview.demo.machine import SimulatedSampler
 from numaview.demo.scenario import simulated_topology
 from numaview.model.frame import Frame, ProcessSample
-from numaview.render.labels import affinity_label, command_label, nodes_label, rate_label
+from numaview.render.columns import PROCESS_COLUMNS, fit
+from numaview.render.labels import affinity_label, command_label, nodes_label
+from numaview.render.units import rate
 from numaview.tui.screens.process import ProcessScreen, ThreadList
-from numaview.tui.widgets.proccolumns import COLUMNS, fit, layout
+from numaview.tui.widgets.proccolumns import layout
 from numaview.tui.widgets.proctable import ProcessTable
 from tests.fakefs import FakeClock
 
@@ -110,7 +112,7 @@ def test_rows_sorted_by_cpu_busiest_first() -> None:
         assert head[:3] == ["PID", "USER", "CPU%▼"]
         row = cells(table, 1)
         assert row[0] == "4121" and row[5] == "node1" and row[6] == "1"
-        assert row[7].startswith("0:") and " 1:" in row[7]  # MEM/NODE: most of it on node 0
+        assert row[8].startswith("0:") and " 1:" in row[8]  # MEM/NODE: most of it on node 0
         assert row[9].startswith("llama-server -m")
         assert app.selected() == [4121]  # the first row is selected on the first frame
 
@@ -232,10 +234,10 @@ def test_unknown_values_show_a_dash_not_zero() -> None:
     async def check(app: Harness, table: ProcessTable, pilot: Pilot[None]) -> None:
         for y in range(1, 6):
             row = cells(table, y)
-            assert row[2] == "–" and row[8] == "–"  # CPU% and INVOL/s
+            assert row[2] == "–" and row[7] == "–"  # CPU% and INVOL/s
         table.set_filter("kworker/0:1")
         row = cells(table, 1)
-        assert row[7] == "–"  # a kernel thread has no MEM/NODE
+        assert row[8] == "–"  # a kernel thread has no MEM/NODE
 
     run(check, first)
 
@@ -290,8 +292,63 @@ def test_unchanged_rows_are_not_rebuilt() -> None:
     run(check, base)
 
 
+def test_columns_line_up_whatever_the_values() -> None:
+    """A 1482.616 % CPU, a 12800 % one, 100 000 threads, a 7-digit pid, unknowns: every
+    line's cells start where the header's do, numbers right-aligned, nothing pushed."""
+    base = frames()[-1]
+    wide: dict[int, dict[str, Any]] = {
+        4121: {"cpu_pct": 1482.616},
+        5200: {"cpu_pct": 12800.0, "threads": 100_000},
+        6400: {"cpu_pct": None, "rss_bytes": None, "ctx_involuntary_per_s": None},
+    }
+    procs = tuple(replace(p, **wide[p.pid]) if p.pid in wide else p for p in base.processes)
+    big = replace(procs[-1], pid=4_194_303, cpu_pct=102400.0, cmdline="/opt/big --x")
+    frame = replace(base, processes=(*procs, big))
+    for size in ((80, 24), (120, 40), (200, 60)):
+
+        async def check(app: Harness, table: ProcessTable, pilot: Pilot[None]) -> None:
+            widths = layout(table.scrollable_content_region.width)
+            starts = [sum(w + 1 for w in widths[:i] if w) for i in range(len(widths))]
+            head = table.render_line(0).text
+            assert head[starts[-1] :].startswith("COMMAND") and head[:7] == "    PID"
+            lines = [table.render_line(y).text for y in range(1, table.size.height)]
+            lines = [line for line in lines if line.strip()]
+            assert len(lines) == min(len(frame.processes), table.size.height - 1)
+            for line in lines:
+                pid = line[:7]
+                assert pid == pid.strip().rjust(7) and pid.strip().isdigit(), line
+                for at in starts[1:]:  # a space before every column: nothing ran over
+                    assert line[at - 1] == " ", (at, line)
+                assert line[starts[-1]] not in " …", line
+            by_pid = {int(line[:7]): line for line in lines}
+            cpu, thr = starts[2], starts[3]
+            assert by_pid[4_194_303][cpu : cpu + 6] == "102400"
+            assert by_pid[5200][cpu : cpu + 6] == " 12800"
+            assert by_pid[4121][cpu : cpu + 6] == "1482.6"
+            if widths[3]:
+                assert by_pid[4121][thr : thr + 5] == "   16"
+                assert by_pid[5200][thr : thr + 5] == " 100k"
+
+        run(check, frame, size=size)
+
+
+def test_thread_rows_line_up_too() -> None:
+    async def check(app: Harness, table: ProcessTable, pilot: Pilot[None]) -> None:
+        table.show_threads = True
+        await pilot.pause()
+        widths = layout(table.scrollable_content_region.width)
+        at = sum(w + 1 for w in widths[:-1] if w)
+        assert table.render_line(0).text[at:].startswith("COMMAND")
+        for y in range(1, table.size.height):
+            line = table.render_line(y).text
+            assert line[at - 1] == " " and line[at] != " ", line
+            assert line[:7].strip().isdigit() and line[7] == " "
+
+    run(check)
+
+
 def test_layout_cuts_command_first_then_drops_whole_columns() -> None:
-    titles = [c[0] for c in COLUMNS]
+    titles = [c.title for c in PROCESS_COLUMNS]
     wide = dict(zip(titles, layout(200), strict=True))
     assert all(wide.values()) and wide["AFFINITY"] > 10 and wide["COMMAND"] >= 50
     roomy = dict(zip(titles, layout(100), strict=True))
@@ -389,8 +446,8 @@ def test_labels() -> None:
     assert nodes_label((2, 0)) == "0,2"
     assert nodes_label((0, 1)) == "0,1"
     assert nodes_label((0, 1, 2, 3, 6)) == "0-3,6"
-    assert rate_label(None) == "–" and rate_label(950.5) == "950.5"
-    assert rate_label(12345.0) == "12.3k" and rate_label(4.1e6) == "4.1M"
+    assert rate(None) == "–" and rate(950.5) == "950.5"
+    assert rate(12345.0) == "12.3k" and rate(4.1e6) == "4.1M"
     kworker = frames(1)[0].process(2)
     assert kworker is not None and command_label(kworker) == "[kworker/0:1]"
 

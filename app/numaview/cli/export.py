@@ -11,11 +11,12 @@ from dataclasses import fields
 from typing import Any
 
 from numaview.cli.common import EXIT_OK, CliError
-from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import CPU_METRICS, Frame, NodeSample
+from numaview.render.columns import EXPORT_COLUMNS
 
 WHAT = ("cpus", "nodes", "processes", "events")
-PROCESS_COLUMNS = ("pid", "name", "cpu_pct", "rss_bytes", "threads", "affinity", "nodes_running")
+# The process columns' sample fields (render/columns.py), in export's order.
+PROCESS_COLUMNS = tuple(str(c.field) for c in EXPORT_COLUMNS)
 
 
 def _rows(reader: Any, what: str) -> Iterator[dict[str, Any]]:
@@ -42,10 +43,7 @@ def _rows(reader: Any, what: str) -> Iterator[dict[str, Any]]:
                 yield {**head, "node": n.id, **{f: getattr(n, f) for f in node_fields}}
         else:
             for p in frame.processes:
-                row = {**head, **{c: getattr(p, c) for c in PROCESS_COLUMNS}}
-                row["affinity"] = None if p.affinity is None else format_cpulist(p.affinity)
-                row["nodes_running"] = format_cpulist(p.nodes_running)
-                yield row
+                yield {**head, **{str(c.field): c.value(p) for c in EXPORT_COLUMNS}}
 
 
 def cmd_export(args: argparse.Namespace) -> int:

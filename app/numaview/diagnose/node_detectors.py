@@ -13,7 +13,7 @@ import itertools
 
 from numaview.diagnose.context import Context, _busy_threads, _nodes_text, _plan, _who
 from numaview.diagnose.findings import Finding
-from numaview.render.describe import human_bytes
+from numaview.render.units import size as human_bytes
 
 # -- 2. cross-node placement ---------------------------------------------------------
 

@@ -11,20 +11,7 @@ from collections.abc import Iterable
 
 from numaview.model.cpuset import format_cpulist
 from numaview.model.topology import Cpu, Topology
-
-
-def human_bytes(n: int | None) -> str:
-    """1 KiB-based sizes the way free -h prints them; ``–`` for unknown."""
-    if n is None:
-        return "–"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            if unit == "B" or value >= 100 or value == int(value):
-                return f"{value:.0f} {unit}"
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
+from numaview.render.units import MISSING, size
 
 
 def _label(value: int | None) -> str:
@@ -46,8 +33,8 @@ def _cores_summary(topo: Topology, cpus: Iterable[Cpu]) -> str:
     l2 = {c.l2 for c in cpus if c.l2 is not None}
     sizes = {c.size_bytes for c in topo.l2 if c.id in l2}
     if l2:
-        size = human_bytes(sizes.pop()) if len(sizes) == 1 else "mixed sizes"
-        text += f", {len(l2)} × L2 {size}"
+        l2_size = size(sizes.pop()) if len(sizes) == 1 else "mixed sizes"
+        text += f", {len(l2)} × L2 {l2_size}"
     return text
 
 
@@ -79,7 +66,7 @@ def render_tree(topo: Topology) -> str:
             text = f"    Node {_label(nid)}: CPUs {format_cpulist(c.id for c in ncpus)}"
             if node is not None:
                 shown_nodes.add(node.id)
-                text += f", {human_bytes(node.mem_total_bytes)}"
+                text += f", {size(node.mem_total_bytes)}"
                 if len(ncpus) < len(node.cpus):
                     text += " (part; the node spans packages)"
                 if node.offline_cpus:
@@ -96,7 +83,7 @@ def render_tree(topo: Topology) -> str:
                     )
                     continue
                 cache = l3_by_id[l3]
-                text = f"      L3 {l3} ({human_bytes(cache.size_bytes)})"
+                text = f"      L3 {l3} ({size(cache.size_bytes)})"
                 others = [n for n in cache.nodes if n != nid]
                 if others:
                     text += f" shared with node{'s' if len(others) > 1 else ''} "
@@ -113,7 +100,7 @@ def render_tree(topo: Topology) -> str:
                 if n.memory_only
                 else f"all CPUs offline ({format_cpulist(n.offline_cpus)})"
             )
-            lines.append(f"    Node {n.id}: {human_bytes(n.mem_total_bytes)}, {what}")
+            lines.append(f"    Node {n.id}: {size(n.mem_total_bytes)}, {what}")
     offline = topo.offline_cpus
     if offline:
         lines.append(f"  Offline CPUs: {format_cpulist(offline)}")
@@ -146,7 +133,8 @@ def render_distances(topo: Topology) -> list[str]:
     out = ["  Node distances:", "    " + " " * 5 + "".join(f"{i:>{width}}" for i in ids)]
     for n in topo.nodes:
         row = "".join(
-            f"{'–' if n.distances is None else n.distances.get(i, '–'):>{width}}" for i in ids
+            f"{MISSING if n.distances is None else n.distances.get(i, MISSING):>{width}}"
+            for i in ids
         )
         out.append(f"    {n.id:>4} {row}")
     return out

@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import ProcessSample
 from numaview.model.topology import Topology
-
-UNKNOWN = "–"
+from numaview.render.units import MISSING, size
 
 
 class _Names:
@@ -66,7 +65,7 @@ def affinity_label(cpus: Iterable[int] | None, topology: Topology) -> str:
     Matching is on the online CPUs of the set; the fallback prints the set as given.
     """
     if cpus is None:
-        return UNKNOWN
+        return MISSING
     return _names(topology).label(cpus)
 
 
@@ -78,7 +77,7 @@ def nodes_label(nodes: Iterable[int]) -> str:
     """
     ids = sorted(set(nodes))
     if not ids:
-        return UNKNOWN
+        return MISSING
     parts: list[str] = []
     i = 0
     while i < len(ids):
@@ -93,38 +92,17 @@ def nodes_label(nodes: Iterable[int]) -> str:
     return ",".join(parts)
 
 
-def rate_label(v: float | None) -> str:
-    """Counts per second in at most 6 columns: 950.5, 12.3k, 4.1M; ``–`` if unknown."""
-    if v is None:
-        return UNKNOWN
-    for unit, scale in (("", 1.0), ("k", 1e3), ("M", 1e6)):
-        if v < 999.95 * scale:
-            return f"{v / scale:.1f}{unit}"
-    return f"{v / 1e9:.1f}G"
-
-
 def command_label(p: ProcessSample) -> str:
     """The command line, or the name; kernel threads in brackets as ps and top show them."""
     return f"[{p.name}]" if p.kernel_thread else (p.cmdline or p.name)
 
 
 def short_bytes(n: int | None) -> str:
-    """Sizes the way top prints them (1.2G, 30M, 512K) for narrow columns."""
-    if n is None:
-        return UNKNOWN
-    value = float(n)
-    if value < 1024:
-        return f"{n}B"
-    for unit in ("K", "M", "G", "T", "P"):
-        value /= 1024
-        if value < 1024 or unit == "P":
-            if value < 10 and round(value, 1) != int(value):
-                return f"{value:.1f}{unit}"
-            return f"{value:.0f}{unit}"
-    raise AssertionError("unreachable")
+    """``units.size(n, short=True)``; kept for tui/screens/pin_choices.py, which imports it here."""
+    return size(n, short=True)
 
 
 def mem_by_node_text(p: ProcessSample) -> str:
     if p.mem_by_node_bytes is None:
-        return UNKNOWN
-    return " ".join(f"{n}:{short_bytes(b)}" for n, b in sorted(p.mem_by_node_bytes.items()))
+        return MISSING
+    return " ".join(f"{n}:{size(b, short=True)}" for n, b in sorted(p.mem_by_node_bytes.items()))

@@ -10,22 +10,16 @@ tests can feed it frames with known answers.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from numaview.model.cpuset import format_cpulist
-from numaview.model.frame import Frame, NodeSample, ProcessSample, SystemSample
+from numaview.model.frame import Frame, SystemSample
 from numaview.model.topology import Topology
-from numaview.render.describe import human_bytes
-from numaview.render.labels import (
-    affinity_label,
-    command_label,
-    mem_by_node_text,
-    rate_label,
-    short_bytes,
-)
+from numaview.render.columns import NODE_COLUMNS, PROCESS_COLUMNS, SORTS, Labels, fit, text_table
+from numaview.render.units import MISSING, pct, rate
 
 WIDTH = 100
-UNKNOWN = "–"
+COMMAND_ROOM = 30  # the command keeps this much before AFFINITY / MEM/NODE widen
 CPU_CELLS_PER_ROW = 8  # 2 + 8 × 10 + 7 × 2 = 96 columns
 MORE_HINT = "(use --top N or --json)"
 
@@ -51,12 +45,8 @@ def render_snapshot(frame: Frame, topology: Topology, limit: int = 20) -> str:
 
 
 def _fit(text: str, width: int) -> str:
-    """Cut to ``width`` columns with an ellipsis, so a cut is visible."""
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
-def _num(v: float | None, fmt: str = ".1f") -> str:
-    return UNKNOWN if v is None else format(v, fmt)
+    """Cut to ``width`` columns with an ellipsis, so a cut is visible (never padded)."""
+    return text if len(text) <= width else fit(text, width)
 
 
 def _wrap_items(prefix: str, items: Sequence[str], width: int, sep: str = "  ") -> list[str]:
@@ -94,10 +84,10 @@ def _wrap_list(text: str, width: int) -> list[str]:
 def _header(frame: Frame, topo: Topology) -> list[str]:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(frame.time)).strip()
     cost = frame.cost
-    tick = UNKNOWN if cost.tick_cpu_s is None else f"{cost.tick_cpu_s * 1000:.1f} ms CPU"
-    own = UNKNOWN if cost.self_cpu_pct is None else f"{cost.self_cpu_pct:.1f}%"
+    tick = MISSING if cost.tick_cpu_s is None else f"{cost.tick_cpu_s * 1000:.1f} ms CPU"
+    own = MISSING if cost.self_cpu_pct is None else f"{cost.self_cpu_pct:.1f}%"
     items = [
-        f"host {topo.host.hostname or UNKNOWN}",
+        f"host {topo.host.hostname or MISSING}",
         stamp,
         f"interval {frame.interval_s:.2f} s",
         f"numaview tick {tick}, {own} of a CPU",
@@ -108,16 +98,16 @@ def _header(frame: Frame, topo: Topology) -> list[str]:
 
 
 def _system_items(s: SystemSample) -> list[str]:
-    load = UNKNOWN if s.load is None else " ".join(f"{v:.2f}" for v in s.load)
-    running = UNKNOWN if s.procs_running is None else str(s.procs_running)
-    blocked = UNKNOWN if s.procs_blocked is None else str(s.procs_blocked)
+    load = MISSING if s.load is None else " ".join(f"{v:.2f}" for v in s.load)
+    running = MISSING if s.procs_running is None else str(s.procs_running)
+    blocked = MISSING if s.procs_blocked is None else str(s.procs_blocked)
     items = [
         f"load {load}",
         f"procs {running} running, {blocked} blocked",
-        f"ctx switches {rate_label(s.ctx_switches_per_s)}/s",
-        f"NUMA hint faults {rate_label(s.numa_hint_faults_per_s)}/s"
-        f" ({rate_label(s.numa_hint_faults_local_per_s)}/s local)",
-        f"pages migrated {rate_label(s.numa_pages_migrated_per_s)}/s",
+        f"ctx switches {rate(s.ctx_switches_per_s, '/s')}",
+        f"NUMA hint faults {rate(s.numa_hint_faults_per_s, '/s')}"
+        f" ({rate(s.numa_hint_faults_local_per_s, '/s')} local)",
+        f"pages migrated {rate(s.numa_pages_migrated_per_s, '/s')}",
     ]
     psi = [
         (name, v)
@@ -129,31 +119,14 @@ def _system_items(s: SystemSample) -> list[str]:
         if v is not None
     ]
     if psi:
-        items.append("PSI avg10 " + ", ".join(f"{name} {v:.2f}%" for name, v in psi))
+        items.append("PSI avg10 " + ", ".join(f"{name} {pct(v, 2, sign=True)}" for name, v in psi))
     return items
-
-
-def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], left: Iterable[int] = ()
-) -> tuple[list[str], list[int]]:
-    """Columns as wide as their widest cell, right-aligned unless listed in ``left``."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    lefts = set(left)
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            c.ljust(w) if i in lefts else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return " ".join(parts).rstrip()
-
-    return [line(header)] + [line(r) for r in rows], widths
 
 
 def _node_cpus(node_id: int, topo: Topology) -> str:
     node = topo.node(node_id)
     if node is None:
-        return UNKNOWN
+        return MISSING
     if node.memory_only:
         return "memory only"
     if not node.cpus:
@@ -164,41 +137,19 @@ def _node_cpus(node_id: int, topo: Topology) -> str:
     return text
 
 
-def _node_row(n: NodeSample) -> list[str]:
-    used = None
-    if n.mem_total_bytes is not None and n.mem_free_bytes is not None:
-        used = n.mem_total_bytes - n.mem_free_bytes
-    return [
-        str(n.id),
-        _num(n.busy_pct),
-        human_bytes(used),
-        human_bytes(n.mem_free_bytes),
-        human_bytes(n.mem_total_bytes),
-        human_bytes(n.file_bytes),
-        human_bytes(n.anon_bytes),
-        rate_label(n.numa_hit_per_s),
-        rate_label(n.numa_miss_per_s),
-        rate_label(n.local_node_per_s),
-        rate_label(n.other_node_per_s),
-    ]
-
-
 def _nodes(frame: Frame, topo: Topology) -> list[str]:
-    header = ["NODE", "BUSY%", "USED", "FREE", "TOTAL", "FILE", "ANON"]
-    header += ["HIT/s", "MISS/s", "LOCAL/s", "OTHER/s"]
     if not frame.nodes:
         return ["Nodes: none read"]
-    rows = [_node_row(n) for n in frame.nodes]
-    lines, widths = _table([*header, ""], [[*r, ""] for r in rows])
+    lines, _ = text_table(NODE_COLUMNS, frame.nodes, Labels(topo), WIDTH, room=12)
     # The CPU list goes last, where a long one can wrap instead of being cut.
-    start = sum(widths[:-1]) + len(widths) - 1
+    start = len(lines[0])
     room = max(WIDTH - start, 12)
-    out = ["Nodes:", lines[0].ljust(start) + "CPUS"]
+    out = ["Nodes:", lines[0] + NODE_COLUMNS[-1].title]
     for n, line in zip(frame.nodes, lines[1:], strict=True):
         parts = _wrap_list(_node_cpus(n.id, topo), room)
-        out.append(line.ljust(start) + parts[0])
+        out.append(line + parts[0])
         out.extend(" " * start + p for p in parts[1:])
-    return [_fit(line, WIDTH) for line in out]
+    return [_fit(line.rstrip(), WIDTH) for line in out]
 
 
 def _cpus(frame: Frame, topo: Topology) -> list[str]:
@@ -221,11 +172,11 @@ def _cpus(frame: Frame, topo: Topology) -> list[str]:
         values = [busy[c] for c in ids if busy[c] is not None and online[c]]
         avg = sum(v for v in values if v is not None) / len(values) if values else None
         label = "node ?" if nid is None else f"node {nid}"
-        out.append(_fit(f"  {label}: CPUs {format_cpulist(ids)}, mean {_num(avg)}", WIDTH))
+        out.append(_fit(f"  {label}: CPUs {format_cpulist(ids)}, mean {pct(avg)}", WIDTH))
         cells = []
         for c in ids:
             off = not online[c] if known else c in topo_offline
-            value = "off" if off else _num(busy[c])
+            value = "off" if off else pct(busy[c])
             cells.append(f"{c:>{idw}}:{value:>5}")
         for i in range(0, len(cells), per_row):
             out.append("  " + "  ".join(cells[i : i + per_row]))
@@ -235,36 +186,8 @@ def _cpus(frame: Frame, topo: Topology) -> list[str]:
 # -- processes -------------------------------------------------------------------
 
 
-# (header, widest the column may get before its cells are cut, left-aligned)
-_PROC_COLUMNS = (
-    ("PID", 7, False),
-    ("USER", 8, True),
-    ("CPU%", 6, False),
-    ("THR", 5, False),
-    ("RSS", 6, False),
-    ("AFFINITY", 14, True),
-    ("NODES", 7, True),
-    ("INVOL/s", 7, False),
-    ("MEM BY NODE", 18, True),
-)
-
-
-def _process_row(p: ProcessSample, topo: Topology) -> list[str]:
-    return [
-        str(p.pid),
-        p.user or UNKNOWN,
-        _num(p.cpu_pct),
-        str(p.threads),
-        short_bytes(p.rss_bytes),
-        affinity_label(p.affinity, topo),
-        format_cpulist(p.nodes_running) or UNKNOWN,
-        rate_label(p.ctx_involuntary_per_s),
-        mem_by_node_text(p),
-    ]
-
-
 def _processes(frame: Frame, topo: Topology, limit: int) -> list[str]:
-    procs = sorted(frame.processes, key=lambda p: -(p.cpu_pct or 0.0))
+    procs = sorted(frame.processes, key=SORTS["cpu"])
     shown = procs if limit <= 0 else procs[:limit]
     total = frame.system.processes_total
     if total is None or total < len(procs):
@@ -272,22 +195,13 @@ def _processes(frame: Frame, topo: Topology, limit: int) -> list[str]:
     if not shown:
         return ["Processes: none read" + (f" (of {total})" if total else "")]
     what = f"all {total}" if len(shown) >= total else f"top {len(shown)} of {total}"
-    title = f"Processes ({what}, by CPU):"
-    rows = [
-        [
-            _fit(cell, cap)
-            for cell, (_, cap, _) in zip(_process_row(p, topo), _PROC_COLUMNS, strict=True)
-        ]
-        for p in shown
-    ]
-    header = [name for name, _, _ in _PROC_COLUMNS]
-    left = [i for i, (_, _, is_left) in enumerate(_PROC_COLUMNS) if is_left]
-    lines, widths = _table([*header, ""], [[*r, ""] for r in rows], left)
-    start = sum(widths[:-1]) + len(widths) - 1
-    room = WIDTH - start
-    out = [title, lines[0].ljust(start) + "COMMAND"]
+    labels = Labels(topo)
+    lines, _ = text_table(PROCESS_COLUMNS, shown, labels, WIDTH, room=COMMAND_ROOM)
+    command = PROCESS_COLUMNS[-1]
+    room = WIDTH - len(lines[0])
+    out = [f"Processes ({what}, by CPU):", lines[0] + command.title]
     for p, line in zip(shown, lines[1:], strict=True):
-        out.append(line.ljust(start) + _fit(command_label(p), room))
+        out.append(line + command.text(p, labels, room))
     more = total - len(shown)
     if more > 0:
         noun = "process" if more == 1 else "processes"

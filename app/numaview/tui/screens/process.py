@@ -5,7 +5,7 @@ itself (tui/ only reads frames). A process that exits keeps its last data on
 screen, marked as exited, so the numbers that led to opening it stay readable.
 The thread list is Line API: a JVM or a database can have thousands of threads.
 ``s`` swaps it for the stacks view: the dump runs in a worker thread through
-``app.stack_dumper`` (py-spy stops the target for a few ms, and the UI must
+the dumper the factory chose (py-spy stops the target for a few ms, and the UI must
 not wait on it; the demo and the tests inject a fake).
 """
 
@@ -26,35 +26,16 @@ from textual.widgets import Static
 from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import Frame, ProcessSample, ThreadSample
 from numaview.model.topology import Topology
-from numaview.render.labels import (
-    affinity_label,
-    command_label,
-    nodes_label,
-    rate_label,
-    short_bytes,
-)
+from numaview.render.columns import THREAD_COLUMNS, Labels, layout
+from numaview.render.labels import affinity_label, command_label, nodes_label
+from numaview.render.units import MISSING, pct, rate, size
 from numaview.stacks.join import join
 from numaview.stacks.types import StackDump, StacksError
-from numaview.tui.widgets.proccolumns import HOT_PCT, IDLE_PCT, UNKNOWN, fit
-from numaview.tui.widgets.stacks import StacksDumped, StacksPanel, default_dumper
+from numaview.tui.widgets.proccolumns import HOT_PCT, IDLE_PCT
+from numaview.tui.widgets.stacks import Dumper, StacksDumped, StacksPanel, unavailable
 
 BAR_W = 24
 STACKS_AUTO_S = 5.0  # S: dump again this often (each dump stops the target briefly)
-
-# title, width (0: the rest), right-aligned
-THREAD_COLUMNS = (
-    ("TID", 8, True),
-    ("NAME", 16, False),
-    ("STATE", 5, False),
-    ("CPU%", 6, True),
-    ("LAST CPU", 8, True),
-    ("NODE", 4, True),
-    ("AFFINITY", 0, False),
-)
-
-
-def _pct(v: float | None) -> str:
-    return UNKNOWN if v is None else f"{v:.1f}"
 
 
 class ThreadList(ScrollView, can_focus=True):
@@ -67,11 +48,12 @@ class ThreadList(ScrollView, can_focus=True):
     def __init__(self, topology: Topology, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.topology = topology
-        self.node_of = {c.id: c.node for c in topology.cpus}
+        self._labels = Labels(topology)
         self.threads: list[ThreadSample] = []
         # tid -> (thread, width, strip): redrawn when the thread object or the width changes
         self._cache: dict[int, tuple[ThreadSample, int, Strip]] = {}
         self._header: tuple[int, Strip] | None = None
+        self._widths: tuple[int, list[int]] = (-1, [])  # (line width, column widths)
         self._styles: dict[str, Style] = {}
 
     def show(self, threads: tuple[ThreadSample, ...] | None) -> None:
@@ -88,16 +70,7 @@ class ThreadList(ScrollView, can_focus=True):
 
     def row_text(self, t: ThreadSample) -> list[str]:
         """The cells of one thread, unpadded (the tests read these)."""
-        node = None if t.last_cpu is None else self.node_of.get(t.last_cpu)
-        return [
-            str(t.tid),
-            t.name,
-            t.state,
-            _pct(t.cpu_pct),
-            UNKNOWN if t.last_cpu is None else str(t.last_cpu),
-            UNKNOWN if node is None else str(node),
-            "=process" if t.affinity is None else affinity_label(t.affinity, self.topology),
-        ]
+        return [col.cell(t, self._labels, col.width or 1 << 16) for col in THREAD_COLUMNS]
 
     def notify_style_update(self) -> None:
         self._styles.clear()
@@ -115,21 +88,20 @@ class ThreadList(ScrollView, can_focus=True):
         return style
 
     def _line(self, cells: list[str], width: int, style: Style) -> Strip:
-        fixed = sum(w + 1 for _, w, _ in THREAD_COLUMNS[:-1])
-        widths = [w for _, w, _ in THREAD_COLUMNS[:-1]] + [max(width - fixed, 0)]
-        text = " ".join(
-            fit(c, w, col[2]) for c, w, col in zip(cells, widths, THREAD_COLUMNS, strict=True)
-        )
+        text = " ".join(cells)
         if len(text) == width and text.isascii():
             return Strip([Segment(text, style)], width)
         return Strip([Segment(text, style)]).crop_extend(0, width, self.rich_style)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width or 80
+        if self._widths[0] != width:
+            self._widths = (width, layout(THREAD_COLUMNS, width))
+        widths = self._widths[1]
         if y == 0:
             if self._header is None or self._header[0] != width:
-                head = self._line([c[0] for c in THREAD_COLUMNS], width, self._style("header"))
-                self._header = (width, head)
+                cells = [c.head(w) for c, w in zip(THREAD_COLUMNS, widths, strict=True) if w]
+                self._header = (width, self._line(cells, width, self._style("header")))
             return self._header[1]
         i = round(self.scroll_y) + y - 1
         if i >= len(self.threads):
@@ -141,7 +113,9 @@ class ThreadList(ScrollView, can_focus=True):
         cpu = t.cpu_pct
         kind = "hot" if cpu is not None and cpu >= HOT_PCT else ""
         kind = "dim" if cpu is not None and cpu < IDLE_PCT else kind
-        strip = self._line(self.row_text(t), width, self._style(kind))
+        cols = zip(THREAD_COLUMNS, widths, strict=True)
+        cells = [c.text(t, self._labels, w) for c, w in cols if w]
+        strip = self._line(cells, width, self._style(kind))
         self._cache[t.tid] = (t, width, strip)
         return strip
 
@@ -161,9 +135,12 @@ class ProcessScreen(Screen[None]):
         Binding("S", "toggle_stacks_auto", "Auto stacks"),
     ]
 
-    def __init__(self, topology: Topology, pid: int, start_time: float) -> None:
+    def __init__(
+        self, topology: Topology, pid: int, start_time: float, dumper: Dumper | None = None
+    ) -> None:
         super().__init__()
         self.topology = topology
+        self.dumper = dumper  # chosen by the factory: py-spy, the demo's, or none (replay)
         self.pid = pid
         self.start_time = start_time
         self.process: ProcessSample | None = None  # the last data seen
@@ -237,7 +214,7 @@ class ProcessScreen(Screen[None]):
     def _start_dump(self) -> None:
         if self._dumping or self.exited:
             return
-        dumper = getattr(self.app, "stack_dumper", None) or default_dumper("live", lambda _: None)
+        dumper = self.dumper or unavailable
         self._dumping = True
         pid = self.pid
 
@@ -301,17 +278,17 @@ class ProcessScreen(Screen[None]):
     def summary_text(self, p: ProcessSample) -> str:
         topo = self.topology
         lines = [
-            f"user {p.user or UNKNOWN}   state {p.state}   CPU {_pct(p.cpu_pct)} %"
-            f"   RSS {short_bytes(p.rss_bytes)}   threads {p.threads}"
-            f"   ppid {UNKNOWN if p.ppid is None else p.ppid}"
-            f"   invol ctx {rate_label(p.ctx_involuntary_per_s)}/s"
-            f"   vol ctx {rate_label(p.ctx_voluntary_per_s)}/s",
+            f"user {p.user or MISSING}   state {p.state}   CPU {pct(p.cpu_pct)} %"
+            f"   RSS {size(p.rss_bytes, short=True)}   threads {p.threads}"
+            f"   ppid {MISSING if p.ppid is None else p.ppid}"
+            f"   invol ctx {rate(p.ctx_involuntary_per_s, '/s')}"
+            f"   vol ctx {rate(p.ctx_voluntary_per_s, '/s')}",
             f"affinity  {affinity_label(p.affinity, topo)}"
             + ("" if p.affinity is None else f"  (CPUs {format_cpulist(p.affinity)})")
             + ("   some threads have their own" if p.thread_affinities_differ else ""),
             f"running   nodes {nodes_label(p.nodes_running)}"
-            f"  (CPUs {format_cpulist(p.last_cpus) or UNKNOWN})",
-            f"memory    policy {p.mem_policy or UNKNOWN}" + self._mem_age(p),
+            f"  (CPUs {format_cpulist(p.last_cpus) or MISSING})",
+            f"memory    policy {p.mem_policy or MISSING}" + self._mem_age(p),
         ]
         lines += self._mem_lines(p)
         lines.append(f"command   {command_label(p)}")
@@ -332,7 +309,7 @@ class ProcessScreen(Screen[None]):
         out = []
         for nid in ids:
             b = mem.get(nid, 0)
-            share = f"{100 * b / total:3.0f} %" if total else UNKNOWN
+            share = f"{100 * b / total:3.0f} %" if total else MISSING
             here = "  ← its threads run here" if nid in p.nodes_running else ""
-            out.append(f"  node {nid:<3} {_bar(b, total)} {short_bytes(b):>6} {share}{here}")
+            out.append(f"  node {nid:<3} {_bar(b, total)} {size(b, short=True):>6} {share}{here}")
         return out

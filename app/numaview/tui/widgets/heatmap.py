@@ -24,6 +24,7 @@ from textual.widget import Widget
 
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
+from numaview.render.units import MISSING
 
 LEVELS = 10
 WIDTHS = (8, 4, 3, 2, 1)  # cell widths, widest first
@@ -258,7 +259,7 @@ class Heatmap(Widget, can_focus=False):
         if not online:
             cls, pct = "offline", "off"
         elif busy is None:
-            cls, pct = "unknown", "–"
+            cls, pct = "unknown", MISSING
         else:
             cls, pct = f"l{min(int(busy / (100 / LEVELS)), LEVELS - 1)}", f"{busy:.0f}%"
         running = cpu in self.running

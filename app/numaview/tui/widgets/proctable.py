@@ -10,9 +10,9 @@ row object (or lost or gained the cursor) are repainted.
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -24,27 +24,9 @@ from textual.strip import Strip
 
 from numaview.model.frame import Frame, ProcessSample
 from numaview.model.topology import Topology
-from numaview.render.labels import (
-    affinity_label,
-    command_label,
-    mem_by_node_text,
-    nodes_label,
-    rate_label,
-    short_bytes,
-)
+from numaview.render.columns import CPU_COL, PROCESS_COLUMNS, SORT_KEYS, SORTS, Labels
 from numaview.render.threadrows import ThreadRowCache, thread_rows
-from numaview.tui.widgets.proccolumns import (
-    COLUMNS,
-    CPU_COL,
-    HOT_PCT,
-    IDLE_PCT,
-    SORT_KEYS,
-    SORTS,
-    UNKNOWN,
-    ProcKey,
-    fit,
-    layout,
-)
+from numaview.tui.widgets.proccolumns import HOT_PCT, IDLE_PCT, ProcKey, layout
 
 
 class ProcessMessage(Message):
@@ -100,8 +82,7 @@ class ProcessTable(ScrollView, can_focus=True):
         # (key, has cursor) -> (row object, strip); valid while the object is the same
         self._row_cache: dict[tuple[ProcKey, bool], tuple[ProcessSample, Strip]] = {}
         self._header: Strip | None = None
-        # Few distinct affinities, each up to 1024 CPU ids: name each one once.
-        self._affinity = lru_cache(maxsize=4096)(partial(affinity_label, topology=topology))
+        self._labels = Labels(topology)  # names each distinct affinity once
         self._styles: dict[tuple[str, ...], Style] = {}
         self._painted: dict[int, tuple[ProcessSample | None, bool]] = {}
         self._frame: Frame | None = None
@@ -109,7 +90,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self._show_threads = False
         self._thread_parent: dict[int, int] = {}  # thread row's tid -> its process's pid
         self._thread_cache: ThreadRowCache = {}
-        self._node_of = {c.id: c.node for c in topology.cpus if c.node is not None}
+        self._node_of = self._labels.node_of
         # Until the user moves the cursor it stays on the top row (the busiest
         # process, whichever that is); after that it follows the chosen process.
         self._follow_process = False
@@ -332,28 +313,16 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def _header_strip(self) -> Strip:
         cells = []
-        for (title, _, _, right, key), w in zip(COLUMNS, self._widths, strict=True):
-            if key == self._sort:
-                title += "▲" if key == "pid" else "▼"
+        for col, w in zip(PROCESS_COLUMNS, self._widths, strict=True):
+            mark = ("▲" if col.sort == "pid" else "▼") if col.sort == self._sort else ""
             if w:
-                cells.append(fit(title, w, right))
+                cells.append(col.head(w, mark))
         return self._finish([Segment(" ".join(cells), self._style("header"))])
 
     def _cells(self, p: ProcessSample) -> tuple[str, ...]:
-        values = (
-            str(p.pid),
-            p.user or UNKNOWN,
-            UNKNOWN if p.cpu_pct is None else f"{p.cpu_pct:.1f}",
-            str(p.threads),
-            short_bytes(p.rss_bytes),
-            self._affinity(p.affinity),
-            nodes_label(p.nodes_running),
-            mem_by_node_text(p),
-            rate_label(p.ctx_involuntary_per_s),
-            command_label(p),
-        )
-        cols = zip(values, self._widths, COLUMNS, strict=True)
-        return tuple(fit(v, w, col[3]) for v, w, col in cols if w)
+        """Every shown cell exactly its column's width, so all lines line up."""
+        labels, cols = self._labels, zip(PROCESS_COLUMNS, self._widths, strict=True)
+        return tuple(col.text(p, labels, w) for col, w in cols if w)
 
     def _row_strip(self, p: ProcessSample, cursor: bool) -> Strip:
         cells = self._cells(p)
@@ -375,6 +344,9 @@ class ProcessTable(ScrollView, can_focus=True):
 
     def _finish(self, segments: list[Segment]) -> Strip:
         total = sum(w + 1 for w in self._widths if w) - 1
+        if not all(seg.text.isascii() or cell_len(seg.text) == len(seg.text) for seg in segments):
+            # Wide characters: let Rich count the cells rather than trust the layout's sum.
+            return Strip(segments).crop_extend(0, self._width, self.rich_style)
         strip = Strip(segments, total)
         if total != self._width:
             strip = strip.crop_extend(0, self._width, self.rich_style)
