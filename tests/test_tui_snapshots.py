@@ -1,8 +1,14 @@
-"""SVG snapshots of the main screens at two terminal sizes, on the simulated machine.
+"""SVG snapshots of the main screens at three terminal sizes, on the simulated machine.
 
 The simulation runs on a fixed clock and seed, so the pictures only change
 when the UI does. After a deliberate UI change: ``./dev test tests/test_tui_snapshots.py
---snapshot-update``, then look at the new SVGs before committing them.
+--snapshot-update``, then look at the new SVGs before committing them (a browser
+shows them as a terminal would; for a PNG use ``tools/screenshots.py``'s
+``svg_to_png``: plain rsvg-convert drops the SVG's spaces and misaligns columns).
+
+The demo's table has the values that once broke alignment (llama-server at
+1482.6 % CPU, 5-digit PIDs next to 3-digit ones, unknown MEM/NODE): every
+column must start at one cell on every line, at every size.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from textual.pilot import Pilot
 from tests.tui_harness import demo_app
 
 
-@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+@pytest.mark.parametrize(
+    "size", [(80, 24), (120, 40), (200, 60)], ids=["80x24", "120x40", "200x60"]
+)
 def test_main_screen(snap_compare, size: tuple[int, int]) -> None:
     app, source = demo_app(charts=size[0] >= 150)
 
@@ -34,7 +42,20 @@ def test_process_detail(snap_compare) -> None:
         source.push()
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(120, 36), run_before=before)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=before)
+
+
+def test_thread_rows(snap_compare) -> None:
+    """htop's H: one row per thread, in the same columns."""
+    app, source = demo_app()
+
+    async def before(pilot: Pilot[int]) -> None:
+        source.push(10)
+        await pilot.pause()
+        await pilot.press("H")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=before)
 
 
 def test_help(snap_compare) -> None:

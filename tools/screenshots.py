@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
+import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -72,6 +75,41 @@ async def open_help(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -
     await pilot.press("question_mark")
 
 
+_TEXT = re.compile(r"<text([^>]*)>([^<]*)</text>")
+
+
+def _words(match: re.Match[str]) -> str:
+    """One <text> run of a Textual SVG as one element per word, each at its own cell.
+
+    Textual places each run at its first cell and relies on textLength and
+    no-break spaces; librsvg honours neither (it drops leading spaces and uses its
+    own font's advance), so columns drift and run together in the PNG. Placing
+    every word at its cell makes the PNG show what the terminal shows.
+    """
+    attrs, body = match.groups()
+    x = re.search(r' x="([\d.]+)"', attrs)
+    length = re.search(r' textLength="([\d.]+)"', attrs)
+    text = html.unescape(body)
+    if x is None or length is None or not text:
+        return match.group(0)
+    x0, cell = float(x.group(1)), float(length.group(1)) / len(text)
+    out = []
+    for word in re.finditer(r"[^\s\xa0]+", text):
+        a = attrs.replace(x.group(0), f' x="{x0 + word.start() * cell:.1f}"')
+        a = a.replace(length.group(0), f' textLength="{len(word.group()) * cell:.1f}"')
+        out.append(f"<text{a}>{html.escape(word.group(), quote=False)}</text>")
+    return "".join(out)
+
+
+def svg_to_png(svg: Path, png: Path, converter: str = "rsvg-convert") -> None:
+    """Render a Textual screenshot as a PNG with librsvg, cell-exact (see _words)."""
+    fixed = _TEXT.sub(_words, svg.read_text())
+    with tempfile.NamedTemporaryFile("w", suffix=".svg") as tmp:
+        tmp.write(fixed)
+        tmp.flush()
+        subprocess.run([converter, tmp.name, "-o", str(png)], check=True)
+
+
 def live() -> tuple[NumaviewApp, ManualSource]:
     source = ManualSource(Sampler("/"), kind="live")
     source.push()
@@ -98,5 +136,5 @@ if __name__ == "__main__":
     converter = shutil.which("rsvg-convert")
     for p in paths:
         if converter:
-            subprocess.run([converter, str(p), "-o", str(p.with_suffix(".png"))], check=True)
+            svg_to_png(p, p.with_suffix(".png"), converter)
         print(p)

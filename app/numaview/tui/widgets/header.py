@@ -1,14 +1,63 @@
-"""The header line: which machine, how it is sampled, and what numaview itself costs."""
+"""The header line: which machine, how it is sampled, and what numaview itself costs.
+
+Built from whole fields with priorities: on a narrow terminal the least
+important fields go first (the kernel version, the host's domain, SMT, the
+host name, ...) so the sampling interval and numaview's own CPU stay, and no
+field is ever cut in the middle of a word.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
+
+SEP = " · "
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One piece of the header: its forms, longest first, and for each the priority
+    at which it gives way to the next form (the last: to nothing). Lowest goes first."""
+
+    forms: tuple[str, ...]
+    keeps: tuple[int, ...]
+    style: str = ""  # a component class, e.g. "header--warn"
+    badge: bool = False  # a coloured block of its own, never dropped (no " · " before it)
+
+
+def fit_fields(fields: Sequence[Field], width: int) -> list[tuple[Field, str]]:
+    """The fields' texts that fit ``width`` cells: shorten or drop the least
+    important first, a whole field at a time; badges (title, state) always stay."""
+    form = [0] * len(fields)  # index into forms; len(forms): dropped
+
+    def text_of(i: int) -> str | None:
+        f = fields[i]
+        return f.forms[form[i]] if form[i] < len(f.forms) else None
+
+    def total() -> int:
+        n, after_badge = 0, True
+        for i, f in enumerate(fields):
+            t = text_of(i)
+            if t is None:
+                continue
+            n += cell_len(t) + (0 if f.badge else 1 if after_badge else len(SEP))
+            after_badge = f.badge
+        return n
+
+    steps = sorted((keep, i) for i, f in enumerate(fields) if not f.badge for keep in f.keeps)
+    for _, i in steps:
+        if total() <= width:
+            break
+        form[i] += 1
+    return [(fields[i], t) for i in range(len(fields)) if (t := text_of(i)) is not None]
 
 
 class HeaderBar(Widget, can_focus=False):
@@ -44,39 +93,51 @@ class HeaderBar(Widget, can_focus=False):
             self.interval_s = interval_s
         self.refresh()
 
-    def render(self) -> Text:
+    def fields(self) -> list[Field]:
+        """Everything the header could say, in display order, with priorities."""
         t = self.topology
-        host = t.host.hostname or "?"
-        kernel = t.host.kernel or "?"
-        cpus = len(t.cpus)
-        online = len(t.online_cpus)
-        cpu_text = f"{cpus} CPUs" if online == cpus else f"{online}/{cpus} CPUs"
-        text = Text()
-        text.append(" numaview ", self.get_component_rich_style("header--title"))
-        # State first: at 80 columns the machine details are what gets cut.
+        out = [Field((" numaview ",), (), "header--title", badge=True)]
+        # State first: it is never dropped.
         if self.kind == "simulated":
-            text.append(" SIMULATED ", self.get_component_rich_style("header--sim"))
+            out.append(Field((" SIMULATED ",), (), "header--sim", badge=True))
         if self.kind == "replay":  # paused or not, say it is a recording
             state = " ⏸ REPLAY · PAUSED " if self.paused else " ▶ REPLAY "
             style = "header--paused" if self.paused else "header--state"
-            text.append(state, self.get_component_rich_style(style))
+            out.append(Field((state,), (), style, badge=True))
         elif self.paused:
-            text.append(" PAUSED ", self.get_component_rich_style("header--paused"))
+            out.append(Field((" PAUSED ",), (), "header--paused", badge=True))
         else:
-            text.append(" ● LIVE ", self.get_component_rich_style("header--state"))
+            out.append(Field((" ● LIVE ",), (), "header--state", badge=True))
+        host = t.host.hostname or "?"
+        short = host.split(".")[0] if not host.replace(".", "").isdigit() else host
+        # its domain goes right after the kernel version, the name itself after SMT
+        out.append(Field((host, short), (12, 20)) if short != host else Field((host,), (20,)))
+        out.append(Field((f"Linux {t.host.kernel or '?'}",), (10,)))
+        cpus, online = len(t.cpus), len(t.online_cpus)
+        out.append(Field((f"{cpus} CPUs" if online == cpus else f"{online}/{cpus} CPUs",), (40,)))
         nodes = len(t.nodes)
-        text.append(
-            f" {host} · Linux {kernel} · {cpu_text} · {nodes} node{'' if nodes == 1 else 's'}"
-        )
-        text.append(f" · SMT{t.smt}" if t.smt > 1 else "")
-        text.append(f" · every {self.interval_s:g}s")
+        out.append(Field((f"{nodes} node{'' if nodes == 1 else 's'}",), (35,)))
+        if t.smt > 1:
+            out.append(Field((f"SMT{t.smt}",), (15,)))
+        out.append(Field((f"every {self.interval_s:g}s",), (80,)))
         f = self.frame
         if f is not None and f.cost.self_cpu_pct is not None:
-            text.append(f" · numaview {f.cost.self_cpu_pct:.1f}% CPU")
+            cpu = f"{f.cost.self_cpu_pct:.1f}%"
+            out.append(Field((f"numaview {cpu} CPU", f"self {cpu}"), (60, 70)))
         if f is not None and f.errors:
-            text.append(
-                f" · {len(f.errors)} read error(s)", self.get_component_rich_style("header--warn")
-            )
+            out.append(Field((f"{len(f.errors)} read error(s)",), (90,), "header--warn"))
         if self.note:
-            text.append(f" · {self.note}")
+            out.append(Field((self.note,), (95,)))
+        return out
+
+    def render(self) -> Text:
+        width = self.size.width or 1 << 16
+        text = Text(no_wrap=True, overflow="crop")
+        after_badge = True
+        for field, piece in fit_fields(self.fields(), width):
+            if not field.badge:
+                text.append(" " if after_badge else SEP)
+            style = self.get_component_rich_style(field.style) if field.style else ""
+            text.append(piece, style)
+            after_badge = field.badge
         return text

@@ -16,7 +16,9 @@ from textual.widget import Widget
 
 from numaview.model.frame import Frame, NodeSample
 from numaview.model.topology import Topology
-from numaview.render.labels import rate_label, short_bytes
+from numaview.render.units import pct, rate, size
+
+RATE_W = 8  # "999.9k/s": every node's rates in the same columns, its bar the same length
 
 
 class NodePanel(Widget, can_focus=False):
@@ -98,9 +100,10 @@ class NodePanel(Widget, can_focus=False):
         free = s.mem_free_bytes if s else None
         used = None if total is None or free is None else total - free
         # fixed-width numbers, so the bars of all nodes line up and compare
-        numbers = f" {short_bytes(used):>5}/{short_bytes(total):<5} free {short_bytes(free):>5}"
-        pct = "–" if s is None or s.busy_pct is None else f"{s.busy_pct:.0f}%"
-        tail = "  memory-only" if memory_only else f"  busy {pct:>4}"
+        used_t, total_t, free_t = (size(b, short=True) for b in (used, total, free))
+        numbers = f" {used_t:>5}/{total_t:<5} free {free_t:>5}"
+        busy = pct(s.busy_pct if s else None, 0, sign=True)
+        tail = "  memory-only" if memory_only else f"  busy {busy:>4}"
         bar_w = max(4, width - 4 - len(numbers) - len(tail))
         if used is not None and total:
             filled = round(bar_w * used / total)
@@ -115,28 +118,28 @@ class NodePanel(Widget, can_focus=False):
         return segs
 
     def _rates(self, s: NodeSample | None, short: bool = False) -> list[Segment]:
-        if s is None:
-            return [Segment("    –", self._s("dim"))]
+        """Labels and values as separate segments, each value right-aligned in RATE_W
+        cells after a label that keeps its spaces: ``rem  20.0k/s miss   6.0k/s``."""
+        other = None if s is None else s.other_node_per_s
+        local = None if s is None else s.local_node_per_s
+        miss = None if s is None else s.numa_miss_per_s
+        text, dim = self._s("text"), self._s("dim")
         if short:
             return [
-                Segment("  rem ", self._s("dim")),
-                Segment(f"{rate_label(s.other_node_per_s)}/s", self._s("text")),
-                Segment(" miss ", self._s("dim")),
-                Segment(f"{rate_label(s.numa_miss_per_s)}/s", self._s("text")),
+                Segment("  rem ", dim),
+                Segment(f"{rate(other, '/s'):>{RATE_W}}", text),
+                Segment(" miss ", dim),
+                Segment(f"{rate(miss, '/s'):>{RATE_W}}", text),
             ]
-        other = s.other_node_per_s
-        local = s.local_node_per_s
         remote_heavy = (
             other is not None and local is not None and other > 0.1 * max(local + other, 1)
         )
-        miss_heavy = s.numa_miss_per_s is not None and s.numa_miss_per_s > 1000
+        miss_heavy = miss is not None and miss > 1000
         return [
-            Segment("    local ", self._s("dim")),
-            Segment(f"{rate_label(local)}/s", self._s("text")),
-            Segment("  remote ", self._s("dim")),
-            Segment(f"{rate_label(other)}/s", self._s("warn" if remote_heavy else "text")),
-            Segment("  miss ", self._s("dim")),
-            Segment(
-                f"{rate_label(s.numa_miss_per_s)}/s", self._s("warn" if miss_heavy else "text")
-            ),
+            Segment("    local ", dim),
+            Segment(f"{rate(local, '/s'):>{RATE_W}}", text),
+            Segment("  remote ", dim),
+            Segment(f"{rate(other, '/s'):>{RATE_W}}", self._s("warn") if remote_heavy else text),
+            Segment("  miss ", dim),
+            Segment(f"{rate(miss, '/s'):>{RATE_W}}", self._s("warn") if miss_heavy else text),
         ]
