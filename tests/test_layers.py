@@ -19,11 +19,11 @@ ALLOWED_INTERNAL = {
     "demo": {"model", "linux", "sampler", "pinning", "stacks", "diagnose"},
     "diagnose": {"model", "render"},  # render.units only (checked below)
     "pinning": {"model", "linux"},
-    "record": {"model", "stream"},
+    "record": {"model"},
     "stacks": {"model", "linux"},
-    "stream": {"model", "linux", "sampler", "diagnose", "pinning", "record", "stacks"},
+    "stream": {"model", "linux", "sampler", "diagnose", "pinning", "record", "stacks", "demo"},
     "render": {"model", "diagnose"},
-    "tui": {"model", "render", "stream", "diagnose", "pinning", "record", "stacks", "demo"},
+    "tui": {"model", "render", "stream", "diagnose", "pinning", "record", "stacks"},
 }
 ALLOWED_EXTERNAL = {
     "model": set(),
@@ -138,3 +138,124 @@ MAX_LINES = 450  # DESIGN.md: "modules under ~400 lines"
 def test_module_stays_small(path: Path) -> None:
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_LINES, f"{path.name}: {lines} lines; split it (DESIGN.md: ~400)"
+
+
+# -- indirect I/O: a widget must not reach a module that reads the OS or starts processes --
+
+IO_IMPORTS = {"subprocess", "sqlite3", "socket", "ctypes", "psutil"}
+IO_PACKAGES = {"linux", "sampler"}  # the readers of /proc and /sys, and the sampler
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PKG.parent).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Modules imported when ``path`` is imported: top level, not under TYPE_CHECKING."""
+    out: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.If):
+                test = node.test
+                if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+                    visit(node.orelse)
+                    continue
+                visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, (ast.Try,)):
+                visit(node.body)
+                for h in node.handlers:
+                    visit(h.body)
+            elif isinstance(node, ast.Import):
+                out.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                out.add(node.module)
+                out.update(f"{node.module}.{a.name}" for a in node.names)
+
+    visit(ast.parse(path.read_text()).body)
+    return out
+
+
+def _graph() -> tuple[dict[str, set[str]], set[str]]:
+    paths = {_module_name(p): p for p in modules()}
+    edges: dict[str, set[str]] = {}
+    io: set[str] = set()
+    for name, path in paths.items():
+        imports = _runtime_imports(path)
+        edges[name] = {i for i in imports if i in paths}
+        layer = name.split(".")[1] if "." in name else ""
+        if layer in IO_PACKAGES or {i.split(".")[0] for i in imports} & IO_IMPORTS:
+            io.add(name)
+    return edges, io
+
+
+WIDGETS = sorted(p for d in ("widgets", "screens") for p in (PKG / "tui" / d).rglob("*.py"))
+
+
+def _reach(edges: dict[str, set[str]], start: str) -> dict[str, str]:
+    """Every module importing ``start`` loads, each with the module that imported it."""
+    via, todo = {start: start}, [start]
+    while todo:
+        m = todo.pop()
+        for n in edges.get(m, ()):
+            if n not in via:
+                via[n] = m
+                todo.append(n)
+    return via
+
+
+@pytest.mark.parametrize("path", WIDGETS, ids=lambda p: str(p.relative_to(PKG)))
+def test_widgets_reach_no_io_module_even_indirectly(path: Path) -> None:
+    edges, io = _graph()
+    start = _module_name(path)
+    via = _reach(edges, start)
+    chains = []
+    for bad in sorted(via.keys() & io):
+        chain = [bad]
+        while chain[-1] != start:
+            chain.append(via[chain[-1]])
+        chains.append(" <- ".join(chain))
+    assert not chains, "\n".join(chains)
+
+
+def test_the_io_check_catches_a_module_that_reaches_the_os_indirectly() -> None:
+    edges, io = _graph()
+    assert {"numaview.stacks.pyspy", "numaview.record.writer", "numaview.linux.fsroot"} <= io
+    # The pinner reads /proc: a widget importing it at run time would load linux/.
+    assert "numaview.linux.fsroot" in _reach(edges, "numaview.pinning.apply")
+    # and the Monitor's recording side opens SQLite
+    assert "numaview.record.writer" in _reach(edges, "numaview.stream.monitor")
+
+
+def _find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    done: set[str] = set()
+
+    def visit(m: str, stack: list[str]) -> list[str] | None:
+        if m in stack:
+            return [*stack[stack.index(m) :], m]
+        if m in done:
+            return None
+        for n in sorted(edges.get(m, ())):
+            if n.startswith(m + "."):
+                continue  # a package importing its own submodule (cli/__init__)
+            found = visit(n, [*stack, m])
+            if found:
+                return found
+        done.add(m)
+        return None
+
+    for m in sorted(edges):
+        found = visit(m, [])
+        if found:
+            return found
+    return None
+
+
+def test_no_import_cycle() -> None:
+    """Modules imported at run time form no cycle (TYPE_CHECKING imports aside)."""
+    edges, _ = _graph()
+    assert _find_cycle(edges) is None, " -> ".join(_find_cycle(edges) or [])
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]

@@ -21,6 +21,7 @@ from numaview.cli.common import (
     interval_arg,
     root_arg,
 )
+from numaview.render import units
 
 if TYPE_CHECKING:
     from numaview.stream.ticker import Sampling
@@ -50,14 +51,6 @@ def parse_duration(text: str) -> float:
     if not seconds > 0:
         raise ValueError(text)
     return seconds
-
-
-def _human_bytes(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -130,7 +123,7 @@ def cmd_record(args: argparse.Namespace) -> int:
                     raise RecordingError(failed[-1] if failed else f"{out}: recording stopped")
                 now = clock()
                 if tty:
-                    size = _human_bytes(rec.size_bytes())
+                    size = units.size(rec.size_bytes())
                     sys.stdout.write(
                         f"\rrecording {out}: {now - start:.0f} s, {rec.writer.frames} frames, {size}  "
                     )

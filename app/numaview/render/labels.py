@@ -97,11 +97,6 @@ def command_label(p: ProcessSample) -> str:
     return f"[{p.name}]" if p.kernel_thread else (p.cmdline or p.name)
 
 
-def short_bytes(n: int | None) -> str:
-    """``units.size(n, short=True)``; kept for tui/screens/pin_choices.py, which imports it here."""
-    return size(n, short=True)
-
-
 def mem_by_node_text(p: ProcessSample) -> str:
     if p.mem_by_node_bytes is None:
         return MISSING

@@ -33,6 +33,7 @@ from numaview.model.frame import Frame, ProcessSample
 from numaview.model.topology import Topology
 from numaview.pinning.plan import PinError, Target, cpus_target
 from numaview.render.labels import affinity_label
+from numaview.render.units import MISSING
 from numaview.stream.bundle import PinRequest
 from numaview.tui.screens.confirm import ConfirmScreen
 from numaview.tui.screens.pin_choices import CUSTOM, FIX, UNDO, choices, nodes_text, summary_text
@@ -205,7 +206,7 @@ class PinScreen(ModalScreen["PinEvent | None"]):
         where = (
             ", ".join(f"node {n} {100 * b / total:.0f}%" for n, b in sorted(mem.items()) if b)
             if mem and total
-            else "–"
+            else MISSING
         )
         aff = affinity_label(p.affinity, topo)
         cpus = "" if p.affinity is None else f" (CPUs {format_cpulist(p.affinity)})"
@@ -252,7 +253,7 @@ class PinScreen(ModalScreen["PinEvent | None"]):
         bad = self.query_one("#pin-cpus-error", Static)
         bad.update(f"✗ {custom_error}")
         bad.display = bool(custom_error)
-        self.query_one("#pin-summary", Static).update(CHECKING if target is not None else "–")
+        self.query_one("#pin-summary", Static).update(CHECKING if target is not None else MISSING)
         self._show_error()
         self.query_one("#pin-apply", Button).disabled = True
         self._light()
@@ -269,7 +270,7 @@ class PinScreen(ModalScreen["PinEvent | None"]):
             return  # a newer choice was made meanwhile, or the dialog is gone
         self.checked, self.preview, self.error = p, p.event, p.error
         self.target = self._chosen() if p.event is not None else None
-        summary = summary_text(p.event) if p.event is not None else "–"
+        summary = summary_text(p.event) if p.event is not None else MISSING
         self.query_one("#pin-summary", Static).update(summary)
         self._show_error()
         self.query_one("#pin-apply", Button).disabled = self.target is None

@@ -24,7 +24,9 @@ from numaview.pinning.plan import (
     spread_target,
     undo_target,
 )
-from numaview.render.labels import affinity_label, nodes_label, short_bytes
+from numaview.render.labels import affinity_label, nodes_label
+from numaview.render.units import MISSING
+from numaview.render.units import size as size_text
 
 if TYPE_CHECKING:
     from numaview.pinning.apply import PinEvent
@@ -41,7 +43,7 @@ class Choice:
 
 def _busy(busy: Mapping[int, float | None], cpus: Sequence[int]) -> str:
     vals = [v for c in cpus if (v := busy.get(c)) is not None]
-    return f"{sum(vals) / len(vals):3.0f}% busy" if vals else "   – busy"
+    return f"{sum(vals) / len(vals):3.0f}% busy" if vals else f"{MISSING:>3} busy"
 
 
 def nodes_text(ids: Sequence[int]) -> str:
@@ -117,7 +119,7 @@ def summary_text(event: PinEvent) -> str:
         return text + f"; memory already on {nodes_text(m.to_nodes)}"
     size = ""
     if m.bytes_before is not None and m.from_nodes:
-        size = f" {short_bytes(sum(m.bytes_before.get(x, 0) for x in m.from_nodes))}"
+        size = f" {size_text(sum(m.bytes_before.get(x, 0) for x in m.from_nodes), short=True)}"
     source = f" from {nodes_text(m.from_nodes)}" if m.from_nodes else ""
     return text + f"; memory{size} moves{source} to {nodes_text(m.to_nodes)}"
 
