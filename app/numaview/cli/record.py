@@ -24,6 +24,7 @@ from numaview.cli.common import (
 from numaview.render import units
 
 if TYPE_CHECKING:
+    from numaview.stream.monitor import Monitor
     from numaview.stream.ticker import Sampling
 
 DURATION_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -96,10 +97,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     # same finding events as a recording made with R.
     source = ManualSource(sampler, kind="live", interval_s=interval)
     monitor = for_source(source, threaded=False)
-    failed: list[str] = []
-    monitor.start(
-        lambda b: failed.extend(e.text for e in b.new_events(0) if e.kind == "recording-error")
-    )
+    monitor.start(lambda bundle: None)  # the file is what it makes
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -119,8 +117,8 @@ def cmd_record(args: argparse.Namespace) -> int:
                     source.push()
                 except Exception as exc:  # a sampling error is recorded, not fatal
                     monitor.note_error(f"{type(exc).__name__}: {exc}")
-                if monitor.recording is None:  # disk full, file removed
-                    raise RecordingError(failed[-1] if failed else f"{out}: recording stopped")
+                if monitor.recording is None:  # disk full, file removed: the event says why
+                    raise RecordingError(_why_stopped(monitor) or f"{out}: recording stopped")
                 now = clock()
                 if tty:
                     size = units.size(rec.size_bytes())
@@ -144,6 +142,12 @@ def cmd_record(args: argparse.Namespace) -> int:
         for s, h in old.items():
             signal.signal(s, h)
     return EXIT_OK
+
+
+def _why_stopped(monitor: Monitor) -> str | None:
+    b = monitor.latest
+    events = b.events if b is not None else ()
+    return next((e.text for e in reversed(events) if e.kind == "recording-error"), None)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

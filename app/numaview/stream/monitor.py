@@ -146,7 +146,12 @@ class Monitor:
 
     def note_error(self, text: str) -> None:
         """A tick that produced no frame (headless record): recorded as a sampler-error."""
-        self._put(("error", text))
+
+        def record() -> None:
+            self._record("sampler-error", self.clock(), {"error": text})
+            self._publish()
+
+        self._put(record)
 
     def _put(self, item: object) -> None:
         if self.threaded and self._thread is not None:
@@ -176,9 +181,6 @@ class Monitor:
             self.process(item.frame)
         elif callable(item):
             item()
-        elif isinstance(item, tuple) and item[0] == "error":
-            self._sampler_error(str(item[1]))
-            self._publish()
         elif isinstance(item, PinRequest):
             self._pin(item)
         elif isinstance(item, MarkRequest):
@@ -255,11 +257,16 @@ class Monitor:
         self._event(kind, text, title, severity)
 
     def _event(
-        self, kind: str, text: str, title: str = "", severity: str = "information", **kw: object
+        self,
+        kind: str,
+        text: str,
+        title: str = "",
+        severity: str = "information",
+        pin: PinEvent | None = None,
     ) -> Event:
         self._event_id += 1
         mono = self.frame.mono if self.frame is not None else None
-        e = Event(self._event_id, kind, text, title, severity, mono, **kw)  # type: ignore[arg-type]
+        e = Event(self._event_id, kind, text, title, severity, mono, pin)
         self._events.append(e)
         return e
 
@@ -307,9 +314,6 @@ class Monitor:
             rec.add_event(kind, mono, data)
         except RecordingError as exc:
             self._recording_failed(exc)
-
-    def _sampler_error(self, text: str) -> None:
-        self._record("sampler-error", self.clock(), {"error": text})
 
     def _mark(self, note: str) -> None:
         if self.recording is None:
