@@ -149,7 +149,7 @@ class Monitor:
 
         def record() -> None:
             self._record("sampler-error", self.clock(), {"error": text})
-            self._publish()
+            self.publish()
 
         self._put(record)
 
@@ -168,8 +168,8 @@ class Monitor:
             try:
                 self._handle(item)
             except Exception as exc:  # never die: say it in the next bundle
-                self._event("error", f"{type(exc).__name__}: {exc}", "numaview", "error")
-                self._publish()
+                self.event("error", f"{type(exc).__name__}: {exc}", "numaview", "error")
+                self.publish()
 
     def _handle(self, item: object) -> None:
         if isinstance(item, _FrameItem):
@@ -189,11 +189,11 @@ class Monitor:
             self._start_recording(item)
         elif isinstance(item, StopRecording):
             self._stop_recording(say=True)
-            self._publish()
+            self.publish()
         elif isinstance(item, ReplayRequest):
             if self.replay is None:
-                self._event("replay", "this is not a recording", severity="warning")
-                self._publish()
+                self.event("replay", "this is not a recording", severity="warning")
+                self.publish()
             else:
                 self.replay.handle(item)
 
@@ -215,7 +215,7 @@ class Monitor:
             except RecordingError as exc:  # disk full, file removed: stop, say why
                 self._recording_failed(exc)
         if publish:
-            self._publish()
+            self.publish()
 
     def reset(self, history: list[Frame], frame: Frame) -> None:
         """After a seek: ring and detectors start over on the history before ``frame``."""
@@ -228,7 +228,8 @@ class Monitor:
                 self.findings = self.diagnoser.update(f)
         self.frame = frame
 
-    def _publish(self, jumped: bool = False) -> None:
+    def publish(self, jumped: bool = False) -> None:
+        """One bundle of where things stand now, to the UI (or the headless command)."""
         self._seq += 1
         rec = self.recording
         bundle = Bundle(
@@ -246,17 +247,11 @@ class Monitor:
         if sink is not None:
             sink(bundle)
 
-    def publish(self, jumped: bool = False) -> None:
-        self._publish(jumped)
-
     def call(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the sampling side, in turn with frames and requests."""
         self._put(fn)
 
-    def event(self, kind: str, text: str, title: str = "", severity: str = "information") -> None:
-        self._event(kind, text, title, severity)
-
-    def _event(
+    def event(
         self,
         kind: str,
         text: str,
@@ -274,28 +269,28 @@ class Monitor:
 
     def _pin(self, req: PinRequest) -> None:
         if self.pinner is None:
-            self._event("pin-failed", "re-pinning is not available here", "not pinned", "warning")
+            self.event("pin-failed", "re-pinning is not available here", "not pinned", "warning")
             if req.reply is not None:
                 req.reply(None, "re-pinning is not available here")
-            self._publish()
+            self.publish()
             return
         try:
             event = self.pinner.apply(req.pid, req.target, req.move_memory)
         except PinError as exc:
             if req.reply is not None:
                 req.reply(None, str(exc))
-            self._publish()
+            self.publish()
             return
         # An idle process's new mask shows at the next tick, not on its rotation turn.
         self.source.reread(event.pid)
         mono = self.frame.mono if self.frame is not None else self.clock()
         self._record_pin(event, mono)
-        self._event(
+        self.event(
             "pin", event.summary(), "undo" if event.undo else "pinned", "information", pin=event
         )
         if req.reply is not None:
             req.reply(event, None)
-        self._publish()
+        self.publish()
 
     def _record_pin(self, event: PinEvent, mono: float) -> None:
         rec = self.recording
@@ -317,12 +312,12 @@ class Monitor:
 
     def _mark(self, note: str) -> None:
         if self.recording is None:
-            self._event("mark", "not recording: R starts a recording", severity="warning")
+            self.event("mark", "not recording: R starts a recording", severity="warning")
         else:
             mono = self.frame.mono if self.frame is not None else self.clock()
             self._record("mark", mono, {"note": note})
-            self._event("mark", f"marked: {note}")
-        self._publish()
+            self.event("mark", f"marked: {note}")
+        self.publish()
 
     def start_recording(self, path: str, meta: dict[str, object], redact: bool = False) -> None:
         """Inline start (headless record): raises RecordingError with the reason."""
@@ -335,13 +330,13 @@ class Monitor:
             try:
                 self.start_recording(req.path, req.meta)
             except RecordingError as exc:
-                self._event("recording-error", str(exc), "not recording", "error")
+                self.event("recording-error", str(exc), "not recording", "error")
             else:
-                self._event("recording", f"recording to {req.path}", "recording")
-        self._publish()
+                self.event("recording", f"recording to {req.path}", "recording")
+        self.publish()
 
     def _recording_failed(self, exc: RecordingError) -> None:
-        self._event("recording-error", str(exc), "recording stopped", "error")
+        self.event("recording-error", str(exc), "recording stopped", "error")
         rec, self.recording = self.recording, None
         if rec is not None:
             with contextlib.suppress(RecordingError):  # the error above is what to say
@@ -354,7 +349,7 @@ class Monitor:
         try:
             rec.close()
         except RecordingError as exc:
-            self._event("recording-error", str(exc), "recording", "error")
+            self.event("recording-error", str(exc), "recording", "error")
             return
         if say:
-            self._event("recording", f"saved {rec.path} ({rec.writer.frames} frames)", "recording")
+            self.event("recording", f"saved {rec.path} ({rec.writer.frames} frames)", "recording")
