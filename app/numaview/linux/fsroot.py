@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from numaview.model.cpuset import CpuList, format_cpulist
 
 _PAGE = 4096
+_SEQ_SLACK = 512  # longer than a record of the seq files read through here
 
 
 class FsRoot:
@@ -43,8 +44,10 @@ class FsRoot:
             return None
         try:
             data = os.read(fd, min(limit, _PAGE))
-            if len(data) == _PAGE and limit > _PAGE:
-                # Small sysfs files arrive in one read; only big ones need a loop.
+            if len(data) > _PAGE - _SEQ_SLACK and limit > _PAGE:
+                # Small sysfs files arrive in one read; only big ones need a loop. A
+                # seq file (/proc/vmstat, /proc/net/tcp, maps) hands out whole records
+                # only, so its first read may fall short of the page by up to a record.
                 chunks = [data]
                 left = limit - len(data)
                 while left > 0:
