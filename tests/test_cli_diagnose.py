@@ -24,7 +24,7 @@ from numaview.model.frame import CPU_METRICS, CpuTable, Frame, ProcessSample, Sy
 from numaview.render.report import RunLog, fix_text, render_text, ticks, to_json
 from tests.fakefs import FakeProc, FakeProcess, Shape, build_machine
 
-RUN_KEYS = {"findings", "duration_s", "frames", "host", "errors"}
+RUN_KEYS = {"findings", "duration_s", "frames", "host", "errors", "workload"}
 FINDING_KEYS = {
     "kind",
     "severity",
@@ -82,7 +82,9 @@ def test_simulated_text_has_all_seven_kinds_fast() -> None:
     assert re.fullmatch(rf"{n} findings: \d+ critical, .*; {n} still raised at the end", lines[1])
     heads = [line for line in lines if line.startswith("[")]
     assert {h.split()[1] for h in heads} == set(KINDS)
-    assert heads[0].startswith("[critical] cross-node  pid 4121 llama-server: 16 threads on node 1")
+    assert heads[0].startswith(
+        "[critical] cross-node  pid 4121 llama-server [llamacpp :8080]: 16 threads on node 1"
+    )
     order = [SEVERITIES.index(h[1 : h.index("]")]) for h in heads]
     assert order == sorted(order, reverse=True)  # most severe first
     assert "  fix: move pid 4121 (llama-server) to node 0 (CPUs 0-15,64-79), memory stays" in lines
@@ -103,6 +105,9 @@ def test_simulated_json() -> None:
     check_shape(d)
     assert d["frames"] == 13 and d["duration_s"] == 12.0
     assert d["host"] == "sim-2s-128" and d["errors"] == []
+    # the simulated load test's three servers, with their figures over the run
+    assert {w["pid"] for w in d["workload"]} == {4121, 5200, 5300}
+    assert all(w["figures"]["out_tok_s"] > 0 for w in d["workload"])
     found = d["findings"]
     assert {f["kind"] for f in found} == set(KINDS)
     ranks = [SEVERITIES.index(f["severity"]) for f in found]

@@ -849,7 +849,7 @@ def test_the_simulated_machine_raises_every_kind(topo: Topology) -> None:
         clock.advance(1.0)
     assert {f.kind for f in d.ever.values()} == set(KINDS)
     assert d.ever["cross-node:4121"].evidence.startswith(
-        "pid 4121 llama-server: 16 threads on node 1, 92 %"
+        "pid 4121 llama-server [llamacpp :8080]: 16 threads on node 1, 92 %"
     )
 
 

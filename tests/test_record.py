@@ -64,7 +64,7 @@ def test_round_trip_gives_identical_frames(made: tuple[Path, list[Frame]]) -> No
         assert [g.to_dict() for g in got] == [f.to_dict() for f in frames]
         assert got == frames
         assert r.first_time == frames[0].time and r.last_time == frames[-1].time
-        assert r.meta["format_version"] == "1.0" and r.interval_s == 1.0
+        assert r.meta["format_version"] == "2.0" and r.interval_s == 1.0
         assert r.topology == topology_of(path)
         assert [e.data for e in r.events()] == [{"text": "end"}]
 
@@ -171,10 +171,10 @@ def set_version(path: Path, version: str) -> None:
 
 def test_newer_major_refused_newer_minor_read(made: tuple[Path, list[Frame]]) -> None:
     path, frames = made
-    set_version(path, "1.9")
+    set_version(path, "2.9")
     assert full_read(path) == len(frames)
-    set_version(path, "2.0")
-    with pytest.raises(RecordingError, match=r"format 2\.0 is newer"):
+    set_version(path, "3.0")
+    with pytest.raises(RecordingError, match=r"format 3\.0 is newer"):
         Reader(path)
 
 

@@ -10,6 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from numaview.cli.common import EXIT_OK, discover_or_fail, interval_arg, sampler_options
+from numaview.cli.workload_args import windows_arg, workload_hub
 
 if TYPE_CHECKING:
     from numaview.stream.monitor import Monitor
@@ -24,6 +25,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--interval", metavar="S", default="1.0", help="seconds between frames")
     p.add_argument("--seed", type=int, default=7, help="scenario seed (default 7)")
+    p.add_argument(
+        "--compare-window", metavar="S", default="30", help="seconds measured around a pin (30)"
+    )
+    p.add_argument("--settle", metavar="S", default="5", help="seconds after a pin not measured")
     p.set_defaults(func=cmd_demo)
 
 
@@ -60,11 +65,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
     interval = interval_arg(args.interval)
     options = sampler_options(args)
+    hub = workload_hub(args, args.root, interval)
+    windows = windows_arg(args)
     topo = discover_or_fail(args.root)
-    return run_ui(factories.live(args.root, topo, options, interval))
+    return run_ui(factories.live(args.root, topo, options, interval, hub, windows))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from numaview.stream import factories
 
-    return run_ui(factories.demo(args.seed, interval_arg(args.interval)))
+    return run_ui(factories.demo(args.seed, interval_arg(args.interval), windows_arg(args)))

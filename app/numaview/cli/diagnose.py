@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from numaview.render.report import RunLog, WorkloadFigures
     from numaview.stream.ticker import Sampling
 
 DURATION_MAX_S = 3600.0  # and --raise-after / --clear-after
@@ -30,6 +31,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         interval_arg,
         seconds,
     )
+    from numaview.cli.workload_args import workload_hub
     from numaview.diagnose.findings import Thresholds
     from numaview.render.report import RunLog, StepClock, render_text, run, to_json, too_short
     from numaview.stream.factories import for_source
@@ -41,6 +43,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         raise_after_s=seconds("--raise-after", args.raise_after, 0.0, DURATION_MAX_S),
         clear_after_s=seconds("--clear-after", args.clear_after, 0.0, DURATION_MAX_S),
     )
+    hub = None if args.simulated else workload_hub(args, args.root, interval)
     sampler: Sampling
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
@@ -64,7 +67,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         print(f"numaview: warning: {warning}", file=sys.stderr)
     # The dashboard's pipeline, inline: every frame through the same Monitor.
     source = ManualSource(sampler, kind="headless", interval_s=interval)
-    monitor = for_source(source, thresholds=thresholds, threaded=False)
+    monitor = for_source(source, thresholds=thresholds, threaded=False, workload=hub)
     log = RunLog()
     monitor.start(lambda b: log.add(b.frame, b.findings) if b.frame is not None else None)
     log.interrupted = run(source.push, clock, duration, interval, sleep)
@@ -73,12 +76,38 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if log.interrupted:
         print(f"numaview: interrupted at {log.duration_s:g} s; reporting so far", file=sys.stderr)
     host = topo.host.hostname
+    load = run_figures(log)
     if args.json:
-        print(json.dumps(to_json(log, diagnoser.ever, host), indent=1))
+        print(json.dumps(to_json(log, diagnoser.ever, host, load), indent=1))
     else:
         label = f"{host} (simulated)" if args.simulated else host
-        print(render_text(log, diagnoser.ever, topo, label))
+        print(render_text(log, diagnoser.ever, topo, label, load))
     return EXIT_FINDINGS if diagnoser.ever else EXIT_OK
+
+
+def run_figures(log: RunLog) -> list[WorkloadFigures]:
+    """Each workload source's figures from its first to its newest good sample."""
+    from numaview.render.report import WorkloadFigures
+    from numaview.workload.figures import figures_between
+
+    out = []
+    for src in {**log.workload_first, **dict.fromkeys(log.workload_errors)}:
+        first, last = log.workload_first.get(src), log.workload_last.get(src)
+        if first is None or last is None or first.mono is None or last.mono is None:
+            out.append(WorkloadFigures(src, "", None, 0.0, {}, log.workload_errors.get(src)))
+            continue
+        figs = figures_between(first, last) if last.mono > first.mono else dict(last.figures)
+        out.append(
+            WorkloadFigures(
+                src,
+                last.server,
+                last.pid,
+                round(last.mono - first.mono, 1),
+                figs,
+                log.workload_errors.get(src),
+            )
+        )
+    return out
 
 
 DIAGNOSE_EPILOG = """\
@@ -137,6 +166,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help=f"and be gone this long to be cleared (default {base.clear_after_s:g})",
     )
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    from numaview.cli.workload_args import add_workload_args
+
+    add_workload_args(p, windows=False)
     p.add_argument(
         "--simulated",
         action="store_true",

@@ -12,9 +12,10 @@ from typing import Any
 
 from numaview.cli.common import EXIT_OK, CliError
 from numaview.model.frame import CPU_METRICS, Frame, NodeSample
+from numaview.model.workload import FIGURES
 from numaview.render.columns import EXPORT_COLUMNS
 
-WHAT = ("cpus", "nodes", "processes", "events")
+WHAT = ("cpus", "nodes", "processes", "events", "workload")
 # The process columns' sample fields (render/columns.py), in export's order.
 PROCESS_COLUMNS = tuple(str(c.field) for c in EXPORT_COLUMNS)
 
@@ -37,6 +38,18 @@ def _rows(reader: Any, what: str) -> Iterator[dict[str, Any]]:
                     "cpu": c.id,
                     "online": c.online,
                     **{m: getattr(c, m) for m in CPU_METRICS},
+                }
+        elif what == "workload":  # one row per source and frame: its figures, not its totals
+            for w in frame.workload:
+                yield {
+                    **head,
+                    "source": w.source,
+                    "server": w.server,
+                    "pid": w.pid,
+                    "sample_mono": w.mono,
+                    "stale": w.stale,
+                    "error": w.error,
+                    **{f.name: w.figures.get(f.name) for f in FIGURES},
                 }
         elif what == "nodes":
             for n in frame.nodes:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from numaview import __version__
 from numaview.cli import (
+    compare,
     dashboard,
     diagnose,
     export,
@@ -20,8 +21,9 @@ from numaview.cli import (
     topology,
 )
 from numaview.cli.common import EXIT_OK, EXIT_USAGE, CliError, root_arg, ui_args
+from numaview.cli.workload_args import add_workload_args
 
-COMMANDS = (topology, snapshot, diagnose, pin, record, export, replay, stacks, dashboard)
+COMMANDS = (topology, snapshot, diagnose, pin, record, export, replay, compare, stacks, dashboard)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"numaview {__version__}")
     root_arg(parser)
     ui_args(parser)
+    add_workload_args(parser)
     parser.set_defaults(func=dashboard.cmd_dashboard)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:

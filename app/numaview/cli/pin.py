@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from numaview.cli.common import CliError
     from numaview.model.topology import Topology
+    from numaview.model.workload import Comparison
     from numaview.pinning.apply import PinEvent
     from numaview.pinning.plan import PinError, Target
+    from numaview.workload.hub import WorkloadHub
 
 SHOWN_TIDS = 8  # thread ids listed per line before "+N more"
 
@@ -53,6 +55,7 @@ exit status:
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from numaview.cli.common import root_arg
+    from numaview.cli.workload_args import add_workload_args
 
     p = sub.add_parser(
         "pin",
@@ -83,6 +86,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--dry-run", action="store_true", help="change nothing; say what would move")
     p.add_argument("--json", action="store_true", help="print the pin event as JSON")
+    p.add_argument(
+        "--measure",
+        metavar="S",
+        help="with --metrics/--k6/--locust: measure S s before and after the pin (after"
+        " --settle) and print the comparison",
+    )
+    p.add_argument("--settle", metavar="S", default="5", help="seconds after the pin not measured")
+    add_workload_args(p, windows=False)
     root_arg(p)
     p.set_defaults(func=cmd_pin)
 
@@ -127,6 +138,23 @@ def thread_lines(event: PinEvent) -> list[str]:
     return lines
 
 
+def _measure_args(args: argparse.Namespace) -> tuple[WorkloadHub | None, float, float]:
+    from numaview.cli.common import UsageError, seconds
+    from numaview.cli.workload_args import workload_hub
+
+    if args.measure is None:  # a config file's sources are for --measure only
+        if args.metrics or args.k6 or args.locust:
+            raise UsageError("--metrics (or --k6, --locust) with pin needs --measure S")
+        return None, 0.0, 0.0
+    hub = workload_hub(args, args.root, 1.0)
+    if hub is None:
+        raise UsageError("--measure needs --metrics URL (or --k6, --locust)")
+    if args.dry_run:
+        raise UsageError("--measure and --dry-run: nothing would move to measure")
+    measure_s = seconds("--measure", args.measure, 1.0, 3600.0)
+    return hub, measure_s, seconds("--settle", args.settle, 0.0, 600.0)
+
+
 def cmd_pin(args: argparse.Namespace) -> int:
     from numaview.cli.common import EXIT_OK, CliError, UsageError, check_root
     from numaview.linux.sysfs import TopologyError, discover
@@ -144,17 +172,44 @@ def cmd_pin(args: argparse.Namespace) -> int:
     except PinError as exc:
         raise _error(exc) from None
     pinner = LivePinner(args.root, store=UndoStore(root=args.root))
-    try:
-        event = pinner.apply(args.pid, target, args.move_memory, args.dry_run)
-    except PinError as exc:
-        raise _error(exc) from None
-    except OSError as exc:  # a race the pinner did not foresee: still one line
-        raise CliError(f"pid {args.pid}: {exc.strerror or exc}") from None
+    hub, measure_s, settle_s = _measure_args(args)
+
+    def pin() -> PinEvent:
+        try:
+            return pinner.apply(args.pid, target, args.move_memory, args.dry_run)
+        except PinError as exc:
+            raise _error(exc) from None
+        except OSError as exc:  # a race the pinner did not foresee: still one line
+            raise CliError(f"pid {args.pid}: {exc.strerror or exc}") from None
+
+    comparisons: list[Comparison] = []
+    if hub is None:
+        event = pin()
+    else:
+        from numaview.cli.measure import measure_around
+
+        done: list[PinEvent] = []
+
+        def act() -> str:
+            done.append(pin())
+            return done[0].summary()
+
+        comparisons = measure_around(hub, measure_s, settle_s, act)
+        event = done[0]
     if args.json:
-        print(json.dumps(event.to_dict(), indent=1))
+        out = event.to_dict()
+        if hub is not None:
+            out["comparisons"] = [c.to_dict() for c in comparisons]
+        print(json.dumps(out, indent=1))
     else:
         print(event.summary())
         print("\n".join(thread_lines(event)))
+        if hub is not None:
+            from numaview.render.workload import comparison_text
+
+            for c in comparisons:
+                print()
+                print(comparison_text(c))
     sys.stdout.flush()
     if event.memory is not None and event.memory.error:
         raise CliError(

@@ -21,6 +21,7 @@ from numaview.cli.common import (
     interval_arg,
     root_arg,
 )
+from numaview.cli.workload_args import add_workload_args, windows_arg, workload_hub
 from numaview.render import units
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not args.force:
         raise CliError(f"{out}: already exists; --force overwrites it")
+    hub = None if args.simulated else workload_hub(args, args.root, interval)
     stop = threading.Event()
     sampler: Sampling
     clock: Callable[[], float] = time.monotonic
@@ -96,7 +98,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     # The dashboard's pipeline, inline: the same detectors, so the file gets the
     # same finding events as a recording made with R.
     source = ManualSource(sampler, kind="live", interval_s=interval)
-    monitor = for_source(source, threaded=False)
+    monitor = for_source(source, threaded=False, workload=hub, windows=windows_arg(args))
     monitor.start(lambda bundle: None)  # the file is what it makes
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -177,6 +179,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--redact", action="store_true", help="store command lines and user names hashed"
     )
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    add_workload_args(p)
     p.add_argument(
         "--simulated",
         action="store_true",

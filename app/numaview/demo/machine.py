@@ -31,6 +31,7 @@ from numaview.demo.scenario import (
     scenario_processes,
     simulated_topology,
 )
+from numaview.demo.workload import SimulatedLoad
 from numaview.model.frame import (
     CPU_METRICS,
     CpuTable,
@@ -63,6 +64,7 @@ class SimulatedSampler:
         self.node_of = {c.id: c.node or 0 for c in self.topology.cpus}
         self.all_cpus = tuple(c.id for c in self.topology.cpus)
         self.procs = self._scenario()
+        self.load = SimulatedLoad(self.topology, self.seed)  # the servers' metrics
         self.numastat = {
             n.id: dict.fromkeys(("hit", "miss", "foreign", "local", "other"), 0.0)
             for n in self.topology.nodes
@@ -164,6 +166,7 @@ class SimulatedSampler:
             processes=processes,
             cost=SamplerCost(tick_cpu_s=0.0004, tick_wall_s=0.0004, self_cpu_pct=0.3),
             seq=self.seq,
+            workload=self.load.sample(now, dt, self.procs, demand, ramp),
         )
 
     def _place(self, p: SimProcess, rng: random.Random) -> None:

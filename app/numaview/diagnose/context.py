@@ -9,12 +9,13 @@ that every detector words and sizes these the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from numaview.diagnose.findings import PinPlan, Thresholds
 from numaview.model.frame import Frame, ProcessSample
 from numaview.model.topology import Topology
+from numaview.model.workload import served_by_pid
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Context:
     node_of: dict[int, int]
     node_cpus: dict[int, tuple[int, ...]]  # online CPUs of each node
     siblings: dict[int, tuple[int, ...]]
+    served: Mapping[int, str] = field(default_factory=dict)  # pid -> "vllm :8001"
 
     @classmethod
     def build(cls, history: Sequence[Frame], topo: Topology, t: Thresholds) -> Context:
@@ -43,6 +45,7 @@ class Context:
             node_of={c.id: c.node for c in topo.cpus if c.node is not None},
             node_cpus={n.id: n.cpus for n in topo.nodes},
             siblings={c.id: c.siblings or (c.id,) for c in topo.cpus},
+            served=served_by_pid(frame.workload),
         )
 
     def idle(self, cpus: Sequence[int]) -> list[int]:
@@ -100,14 +103,20 @@ def _groups(c: Context) -> list[tuple[tuple[int, ...], list[ProcessSample]]]:
     )
 
 
-def _group_name(procs: Sequence[ProcessSample]) -> str:
+def _group_name(procs: Sequence[ProcessSample], served: Mapping[int, str]) -> str:
     if len(procs) == 1:
-        return _who(procs[0])
-    return " + ".join(f"{p.name} ({p.pid})" for p in procs)
+        return _who(procs[0], served)
+    return " + ".join(f"{_serving(p, served)} ({p.pid})" for p in procs)
 
 
-def _who(p: ProcessSample) -> str:
-    return f"pid {p.pid} {p.name}"
+def _serving(p: ProcessSample, served: Mapping[int, str]) -> str:
+    """Its name, and the load test's server it is when it is one: ``python3 [vllm :8001]``."""
+    what = served.get(p.pid)
+    return p.name if what is None else f"{p.name} [{what}]"
+
+
+def _who(p: ProcessSample, served: Mapping[int, str]) -> str:
+    return f"pid {p.pid} {_serving(p, served)}"
 
 
 def _nodes_text(nodes: Sequence[int]) -> str:

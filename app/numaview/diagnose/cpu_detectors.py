@@ -45,7 +45,7 @@ def idle_cores(c: Context) -> list[Finding]:
                 kind="idle-cores",
                 severity="warning",
                 key="idle-cores:" + ",".join(str(p.pid) for p in procs),
-                evidence=f"{_group_name(procs)}: {want} runnable threads confined to"
+                evidence=f"{_group_name(procs, c.served)}: {want} runnable threads confined to"
                 f" {len(allowed)} CPUs ({format_cpulist(allowed)}) at {used:.0f} %, while"
                 f" {len(idle_out)} CPUs sit idle ({format_cpulist(idle_out)})",
                 explanation="Threads queue for the CPUs they are pinned to while other CPUs"
@@ -173,7 +173,7 @@ def oversubscription(c: Context) -> list[Finding]:
                 kind="oversubscription",
                 severity="critical" if runnable >= 2 * len(aff) else "warning",
                 key="oversubscription:" + ",".join(str(p.pid) for p in procs),
-                evidence=f"{_group_name(procs)}: {runnable} runnable threads on {len(aff)} allowed"
+                evidence=f"{_group_name(procs, c.served)}: {runnable} runnable threads on {len(aff)} allowed"
                 f" CPUs ({format_cpulist(aff)}), {invol:,.0f} involuntary switches/s",
                 explanation="More threads want to run than there are CPUs for them: they take"
                 " turns, and each waits in the run queue (tail latency).",
@@ -247,7 +247,7 @@ def overlapping_affinity(c: Context) -> list[Finding]:
                     kind="overlapping-affinity",
                     severity="warning",
                     key=f"overlapping-affinity:{min(a.pid, b.pid)}:{max(a.pid, b.pid)}",
-                    evidence=f"{_who(a)} ({a.cpu_pct:.0f} %) and {_who(b)} ({b.cpu_pct:.0f} %)"
+                    evidence=f"{_who(a, c.served)} ({a.cpu_pct:.0f} %) and {_who(b, c.served)} ({b.cpu_pct:.0f} %)"
                     f" are both pinned to CPUs {format_cpulist(shared)} while {len(idle)} other"
                     " CPUs are idle",
                     explanation="Two busy processes bound to the same CPUs compete for them,"

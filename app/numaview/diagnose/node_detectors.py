@@ -53,7 +53,7 @@ def cross_node(c: Context) -> list[Finding]:
                 kind="cross-node",
                 severity="critical" if share >= 0.9 and not spread else "warning",
                 key=f"cross-node:{p.pid}",
-                evidence=f"{_who(p)}: {threads} threads {where},"
+                evidence=f"{_who(p, c.served)}: {threads} threads {where},"
                 f" {share * 100:.0f} % of {human_bytes(total)} on node {home}",
                 explanation="Its threads reach their memory across the interconnect: every"
                 " cache miss pays the remote latency and bandwidth.",
@@ -175,7 +175,7 @@ def wandering(c: Context) -> list[Finding]:
                 kind="wandering",
                 severity="info" if changes < 2 * t.wander_changes else "warning",
                 key=f"wandering:{p.pid}",
-                evidence=f"{_who(p)} ({p.cpu_pct:.0f} %): its threads changed nodes {changes}"
+                evidence=f"{_who(p, c.served)} ({p.cpu_pct:.0f} %): its threads changed nodes {changes}"
                 f" times in {window[-1].mono - window[0].mono:.0f} s, over {_nodes_text(visited)}",
                 explanation="The scheduler moves its threads between nodes: caches go cold on"
                 " every move and memory becomes remote for the node it lands on.",

@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, overload
 
-FRAME_VERSION = 1
+from numaview.model.workload import WorkloadSample
+
+FRAME_VERSION = 2  # 2: workload samples (version 1 frames have none)
 
 CPU_METRICS = (
     "busy_pct",
@@ -282,6 +284,7 @@ class Frame:
     cost: SamplerCost = field(default_factory=SamplerCost)
     seq: int = 0
     version: int = FRAME_VERSION
+    workload: tuple[WorkloadSample, ...] = ()  # the load test's sources, latest samples
 
     def node(self, node_id: int) -> NodeSample | None:
         for n in self.nodes:
@@ -316,6 +319,7 @@ class Frame:
             "processes": [process_to_dict(p) for p in self.processes],
             "errors": list(self.errors),
             "cost": _plain(self.cost),
+            "workload": [w.to_dict() for w in self.workload],
         }
 
     @classmethod
@@ -346,6 +350,7 @@ class Frame:
                 cost=SamplerCost(**_known(SamplerCost, d.get("cost") or {})),
                 seq=int(d.get("seq", 0)),
                 version=version,
+                workload=tuple(WorkloadSample.from_dict(w) for w in d.get("workload") or ()),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed frame: {exc!r}") from None

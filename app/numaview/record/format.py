@@ -26,8 +26,8 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-FORMAT_VERSION = "1.0"  # major.minor: a newer major is refused, a newer minor read
-FORMAT_MAJOR = 1
+FORMAT_VERSION = "2.0"  # major.minor: a newer major is refused, a newer minor read; 2: workload
+FORMAT_MAJOR = 2
 APPLICATION_ID = 0x4E554D41  # "NUMA" in the SQLite header: `file` can tell it apart
 FORMAT_NAME = "numaview-recording"
 KEYFRAME_EVERY = 600  # frames (10 min at 1 Hz); key frames cost ~1 % of the size
@@ -40,7 +40,7 @@ LZMA_TAG = b"L"
 LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 0}]
 LZMA_FROM_BYTES = 32 * 1024  # below this much JSON, LZMA2 loses to zlib (measured)
 PAGE_SIZE = 65536  # SQLite's largest: frames pack without half-empty overflow pages
-EVENT_KINDS = ("pin", "mark", "sampler-error", "finding")
+EVENT_KINDS = ("pin", "mark", "sampler-error", "finding", "compare")
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

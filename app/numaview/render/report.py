@@ -18,7 +18,9 @@ from numaview.diagnose.findings import SEVERITIES, Finding, PinPlan, Thresholds
 from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
+from numaview.model.workload import FIGURES, WorkloadSample
 from numaview.render.labels import affinity_label
+from numaview.render.workload import figure_value
 
 WIDTH = 100
 INDENT = "  "
@@ -45,6 +47,10 @@ class RunLog:
     cleared: dict[str, float] = field(default_factory=dict)  # key -> mono it was gone
     raised: frozenset[str] = frozenset()  # keys raised after the newest frame
     interrupted: bool = False
+    # each workload source's first and newest good sample: its figures over the run
+    workload_first: dict[str, WorkloadSample] = field(default_factory=dict)
+    workload_last: dict[str, WorkloadSample] = field(default_factory=dict)
+    workload_errors: dict[str, str] = field(default_factory=dict)
 
     def add(self, frame: Frame, raised: Iterable[Finding]) -> None:
         """Record one frame and the findings the Diagnoser returned for it."""
@@ -54,6 +60,12 @@ class RunLog:
         self.frames += 1
         for e in frame.errors:
             self.errors.setdefault(e, None)
+        for w in frame.workload:
+            if w.mono is not None and w.error is None:
+                self.workload_first.setdefault(w.source, w)
+                self.workload_last[w.source] = w
+            elif w.error is not None:
+                self.workload_errors[w.source] = w.error
         now = {f.key: f for f in raised}
         for key in now.keys() - self.raised:
             self.since[key] = frame.mono
@@ -148,7 +160,12 @@ def _pids(f: Finding) -> tuple[int, ...]:
     return f.pids if f.fix is None else (*f.pids, f.fix.pid)
 
 
-def to_json(log: RunLog, ever: Mapping[str, Finding], host: str | None) -> dict[str, Any]:
+def to_json(
+    log: RunLog,
+    ever: Mapping[str, Finding],
+    host: str | None,
+    workload: Sequence[WorkloadFigures] = (),
+) -> dict[str, Any]:
     """Findings exactly as ``Finding.to_dict`` has them, so the UI and scripts agree."""
     return {
         "findings": [f.to_dict() for f in log.ordered(ever)],
@@ -156,7 +173,49 @@ def to_json(log: RunLog, ever: Mapping[str, Finding], host: str | None) -> dict[
         "frames": log.frames,
         "host": host,
         "errors": list(log.errors),
+        "workload": [w.to_dict() for w in workload],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadFigures:
+    """A source's figures over the whole run (``figures``: None where it could not say)."""
+
+    source: str
+    server: str
+    pid: int | None
+    seconds: float
+    figures: Mapping[str, float | None]
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "server": self.server,
+            "pid": self.pid,
+            "seconds": self.seconds,
+            "figures": dict(self.figures),
+            "error": self.error,
+        }
+
+
+def workload_lines(workload: Sequence[WorkloadFigures]) -> list[str]:
+    lines: list[str] = []
+    for w in workload:
+        head = f"{w.server or '?'} ({w.source})"
+        if w.pid is not None:
+            head += f", pid {w.pid}"
+        if w.error is not None and not any(v is not None for v in w.figures.values()):
+            lines.append(f"{INDENT}{head}: no figures ({w.error})")
+            continue
+        lines.append(f"{INDENT}{head}, over {w.seconds:g} s:")
+        shown = [
+            f"{spec.label} {figure_value(spec.name, w.figures.get(spec.name))}"
+            for spec in FIGURES
+            if w.figures.get(spec.name) is not None
+        ]
+        lines += _wrap(" · ".join(shown) or "no figures", INDENT + INDENT, INDENT + INDENT)
+    return lines
 
 
 def _place(cpus: Sequence[int], topo: Topology) -> str:
@@ -228,8 +287,9 @@ def render_text(
     ever: Mapping[str, Finding],
     topo: Topology,
     host: str | None,
+    workload: Sequence[WorkloadFigures] = (),
 ) -> str:
-    """The whole report: a summary line, one block per finding, then sampling errors."""
+    """The whole report: a summary line, the load test, each finding, then sampling errors."""
     findings = log.ordered(ever)
     head = [f"host {host or '?'}: {log.duration_s:g} s, {log.frames} frames"]
     if log.interrupted:
@@ -244,6 +304,8 @@ def render_text(
     else:
         head.append("No findings.")
     lines = [line for h in head for line in _wrap(h, "", INDENT)]
+    if workload:
+        lines += ["", "Load test:", *workload_lines(workload)]
     for f in findings:
         lines.append("")
         lines += render_finding(f, log, topo)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from numaview.diagnose.findings import Finding
 from numaview.model.frame import Frame
+from numaview.model.workload import Comparison, Measuring
 from numaview.pinning.plan import Target
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class Bundle:
     recording: RecordingState | None = None
     replay: ReplayState | None = None
     jumped: bool = False  # the frame is not the one after the last bundle's (a seek)
+    comparisons: tuple[Comparison, ...] = ()  # before/after each pin, newest last
+    measuring: tuple[Measuring, ...] = ()  # pins whose after-window is still open
 
     def new_events(self, seen: int) -> list[Event]:
         """Events with an id above ``seen``: what a UI that saw up to ``seen`` has to show."""

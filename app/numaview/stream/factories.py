@@ -12,8 +12,10 @@ from numaview.model.topology import Topology
 from numaview.pinning.apply import Pinner
 from numaview.record.reader import Reader
 from numaview.sampler.sampler import SamplerOptions
+from numaview.stream.measure import Windows
 from numaview.stream.monitor import Monitor
 from numaview.stream.source import Dumper, FrameSource, ManualSource, SampledSource
+from numaview.workload.hub import WorkloadHub
 
 
 def for_source(
@@ -23,11 +25,21 @@ def for_source(
     dumper: Dumper | None = None,
     thresholds: Thresholds | None = None,
     threaded: bool | None = None,
+    workload: WorkloadHub | None = None,
+    windows: Windows | None = None,
 ) -> Monitor:
     """A Monitor over ``source``; a hand-driven source (tests) is processed inline."""
     if threaded is None:
         threaded = not isinstance(source, ManualSource)
-    m = Monitor(source, pinner=pinner, dumper=dumper, thresholds=thresholds, threaded=threaded)
+    m = Monitor(
+        source,
+        pinner=pinner,
+        dumper=dumper,
+        thresholds=thresholds,
+        threaded=threaded,
+        workload=workload,
+        windows=windows,
+    )
     if m.dumper is None:
         m.dumper = _default_dumper(m)
     return m
@@ -52,7 +64,14 @@ def _default_dumper(m: Monitor) -> Dumper:
     return dump
 
 
-def live(root: str, topology: Topology, options: SamplerOptions, interval_s: float) -> Monitor:
+def live(
+    root: str,
+    topology: Topology,
+    options: SamplerOptions,
+    interval_s: float,
+    workload: WorkloadHub | None = None,
+    windows: Windows | None = None,
+) -> Monitor:
     """The dashboard on this machine: the real sampler, the real pinner, py-spy."""
     from numaview.pinning.apply import LivePinner
     from numaview.pinning.undo_store import UndoStore
@@ -62,17 +81,17 @@ def live(root: str, topology: Topology, options: SamplerOptions, interval_s: flo
     source = SampledSource(Sampler(root, topology, options), interval_s, kind="live")
     # The same undo files as `numaview pin`: a pin made here can be undone there.
     pinner = LivePinner(root, store=UndoStore(root=root))
-    return Monitor(source, pinner=pinner, dumper=dump)
+    return Monitor(source, pinner=pinner, dumper=dump, workload=workload, windows=windows)
 
 
-def demo(seed: int, interval_s: float) -> Monitor:
+def demo(seed: int, interval_s: float, windows: Windows | None = None) -> Monitor:
     """The simulated machine, its pinner (the simulation follows pins) and made-up stacks."""
     from numaview.demo.machine import SimulatedSampler
     from numaview.demo.pinner import SimulatedPinner
 
     sim = SimulatedSampler(seed=seed)
     source = SampledSource(sim, interval_s, kind="simulated")
-    return for_source(source, pinner=SimulatedPinner(sim))
+    return for_source(source, pinner=SimulatedPinner(sim), windows=windows)
 
 
 def replay(reader: Reader, speed: float = 1.0, start: float | None = None) -> Monitor:

@@ -22,12 +22,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from numaview.diagnose.engine import HISTORY_S, Diagnoser
 from numaview.diagnose.findings import Finding, Thresholds
 from numaview.model.frame import Frame
 from numaview.model.ring import RingBuffer, capacity_for
+from numaview.model.workload import Comparison
 from numaview.pinning.apply import PinEvent, Pinner
 from numaview.pinning.plan import PinError
 from numaview.record.format import RecordingError
@@ -42,11 +43,23 @@ from numaview.stream.bundle import (
     StartRecording,
     StopRecording,
 )
+from numaview.stream.measure import PinMeasures, Windows
 from numaview.stream.recording import Recording
 from numaview.stream.replay_control import ReplayControl
 from numaview.stream.source import Dumper, FrameSource
+from numaview.workload.hub import WorkloadHub
 
 BundleSink = Callable[[Bundle], None]
+
+
+def compare_summary(c: Comparison) -> str:
+    """One line for the notification: the source and its figures that moved beyond noise."""
+    moved = [
+        f"{ch.figure} {ch.change_pct:+.0f} %"
+        for ch in c.changes
+        if ch.beyond_noise and ch.change_pct is not None
+    ]
+    return f"{c.server or c.source}: " + (", ".join(moved[:4]) or "no change beyond noise")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +81,8 @@ class Monitor:
         thresholds: Thresholds | None = None,
         threaded: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        workload: WorkloadHub | None = None,
+        windows: Windows | None = None,
     ) -> None:
         self.source = source
         self.topology = source.topology
@@ -79,6 +94,8 @@ class Monitor:
         self.threaded = threaded
         self.clock = clock
         self.replay = ReplayControl(self, source) if ReplayControl.accepts(source) else None
+        self.workload = workload  # the load test's sources (None: none, or replay/demo)
+        self.measures = PinMeasures(windows)
         self.recording: Recording | None = None
         self.findings: tuple[Finding, ...] = ()
         self.frame: Frame | None = None  # the newest frame processed
@@ -100,7 +117,10 @@ class Monitor:
         return self.source.interval_s
 
     def set_interval(self, seconds: float) -> float:
-        return self.source.set_interval(seconds)
+        got = self.source.set_interval(seconds)
+        if self.workload is not None:
+            self.workload.set_interval(got)
+        return got
 
     def start(self, on_bundle: BundleSink) -> None:
         """Starts the source (and the monitor thread); bundles go to ``on_bundle``."""
@@ -114,6 +134,8 @@ class Monitor:
             self._start_source()
 
     def _start_source(self) -> None:
+        if self.workload is not None:
+            self.workload.start()
         self.source.start(self.feed)
 
     def stop(self) -> None:
@@ -122,6 +144,8 @@ class Monitor:
             return
         self._stopped = True
         self.source.stop()
+        if self.workload is not None:
+            self.workload.stop()
         thread = self._thread
         if thread is not None and thread.is_alive():
             # SQLite wants its connection closed on the thread that opened it.
@@ -201,9 +225,15 @@ class Monitor:
 
     def process(self, frame: Frame, publish: bool = True) -> None:
         """Everything that follows one frame: detectors, ring, recording, then the bundle."""
+        hub = self.workload
+        if hub is not None:  # the newest samples only: a slow endpoint never holds a tick
+            frame = replace(frame, workload=hub.latest(frame.mono))
+            for severity, text in hub.warnings():
+                self.event("workload", text, "load test", severity)
         self.findings = self.diagnoser.update(frame)
         self.ring.append(frame)
         self.frame = frame
+        self._measure(frame)
         for e in frame.errors:
             if e.startswith("sampler:") and e not in self._errors_seen:
                 self._errors_seen.add(e)
@@ -221,6 +251,7 @@ class Monitor:
         """After a seek: ring and detectors start over on the history before ``frame``."""
         self.diagnoser = Diagnoser(self.topology, self.thresholds)
         self.ring.clear()
+        self.measures.clear()
         self.findings = ()
         for f in history:
             self.ring.append(f)
@@ -241,6 +272,8 @@ class Monitor:
             recording=rec.state() if rec is not None else None,
             replay=self.replay.state() if self.replay is not None else None,
             jumped=jumped,
+            comparisons=tuple(self.measures.comparisons),
+            measuring=self.measures.measuring,
         )
         self.latest = bundle
         sink = self._on_bundle
@@ -285,9 +318,11 @@ class Monitor:
         self.source.reread(event.pid)
         mono = self.frame.mono if self.frame is not None else self.clock()
         self._record_pin(event, mono)
-        self.event(
+        e = self.event(
             "pin", event.summary(), "undo" if event.undo else "pinned", "information", pin=event
         )
+        if self.frame is not None and self.frame.workload:
+            self.measures.pinned(event.summary(), mono, e.id)
         if req.reply is not None:
             req.reply(event, None)
         self.publish()
@@ -300,6 +335,11 @@ class Monitor:
             rec.add_pin(event, mono)
         except RecordingError as exc:
             self._recording_failed(exc)
+
+    def _measure(self, frame: Frame) -> None:
+        for c in self.measures.update(frame, self.ring.window(self.measures.windows.span_s + 5)):
+            self.event("compare", compare_summary(c), "before → after", "information")
+            self._record("compare", c.pin_mono, c.to_dict())
 
     def _record(self, kind: str, mono: float, data: dict[str, object]) -> None:
         rec = self.recording
