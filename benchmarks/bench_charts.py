@@ -47,7 +47,7 @@ from textual.app import App, ComposeResult
 from numaview.demo.machine import SimulatedSampler
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
-from numaview.tui.widgets import charts
+from numaview.tui.widgets import chartmodel, charts
 from numaview.tui.widgets.charts import ChartPanel, build_panel_text, compute_charts
 
 SIZES = ((60, 20), (120, 40))
@@ -66,7 +66,7 @@ def history(n: int) -> tuple[Topology, list[Frame]]:
 
 
 def panel_text_ms(
-    chs: list[charts.Chart], w: int, h: int, markers: list[tuple[float, str]], repeat: int
+    chs: list[chartmodel.Chart], w: int, h: int, markers: list[tuple[float, str]], repeat: int
 ) -> tuple[float, float]:
     """Median of build_panel_text, and of the Text.from_ansi call inside it."""
     orig = Text.from_ansi

@@ -257,3 +257,21 @@ def test_next_and_previous_finding_change(recording: Path) -> None:
         assert any(m.startswith(("raised ", "cleared ")) for m in _messages(app)[said:])
 
     run_replay(recording, check)
+
+
+def test_replay_draws_the_recorded_load_strip_at_the_recorded_position(recording: Path) -> None:
+    from numaview.tui.widgets.loadstrip import LoadStrip
+
+    async def check(app: NumaviewApp, src: ReplaySource, pilot: Pilot[int]) -> None:
+        await pilot.press("space")  # pause: the strip is the frame's, frame by frame
+        await pilot.press("right")
+        await pilot.pause()
+        strip = app.query_one(LoadStrip)
+        frame = app.frame
+        assert frame is not None and len(frame.workload) == 3
+        assert strip.region.height == 3
+        assert strip.text(0).startswith("llamacpp · pid 4121 · ")
+        tok = frame.workload[0].figures["out_tok_s"]
+        assert tok is not None and f"{tok:,.0f} tok/s" in strip.text(0)
+
+    run_replay(recording, check)

@@ -19,9 +19,9 @@ from numaview.model.frame import (
     SystemSample,
 )
 from numaview.render import history
+from numaview.tui.widgets.chartmodel import Palette
 from numaview.tui.widgets.charts import (
     ChartPanel,
-    Palette,
     build_panel_text,
     compute_charts,
     plan_layout,

@@ -19,6 +19,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TypeVar
 
 from numaview.model.frame import Frame, ProcessSample
+from numaview.model.workload import WorkloadSample
 
 GIB = 1024**3
 DEFAULT_WINDOW_S = 300.0
@@ -215,6 +216,56 @@ def process_name(frames: Sequence[Frame], pid: int) -> str | None:
         if p is not None:
             return p.name
     return None
+
+
+# -- the load test's figures (frame.workload) ------------------------------------------
+
+THROUGHPUT_FIGURES = ("out_tok_s", "req_s")  # tokens a second, else requests
+LATENCY_FIGURES = ("ttft_p99_s", "e2e_p99_s")  # time to first token, else end to end
+
+
+def workload_sources(frames: Sequence[Frame]) -> dict[str, str]:
+    """Every workload source in the frames (its URL or file), first seen first, and its label."""
+    out: dict[str, str] = {}
+    for f in frames:
+        for w in f.workload:
+            out[w.source] = w.label  # first seen keeps its place, the label is the newest
+    return out
+
+
+def workload_series(
+    frames: Sequence[Frame],
+    prefer: Sequence[str],
+    window_s: float = DEFAULT_WINDOW_S,
+    max_points: int = DEFAULT_MAX_POINTS,
+) -> tuple[Xs, dict[str, Column], dict[str, str]]:
+    """Per source, the first figure of ``prefer`` it reported in the window, frame by frame.
+
+    Returns (xs, source -> column, source -> the figure used); a source with none
+    of the figures (in a sample that is not stale) is left out, a frame without
+    the source (or a stale sample) is a gap. On the frames' own clock, so the x axis is the CPU charts'.
+    """
+    tail = frames_in_window(frames, window_s)
+    by_frame = [{w.source: w for w in f.workload} for f in tail]
+    used: dict[str, str] = {}
+    for source in workload_sources(tail):
+        for name in prefer:
+            if any(
+                (w := m.get(source)) is not None
+                and not w.stale
+                and _finite(w.figures.get(name)) is not None
+                for m in by_frame
+            ):
+                used[source] = name
+                break
+
+    def value(m: dict[str, WorkloadSample], source: str) -> float | None:
+        w = m.get(source)
+        return None if w is None or w.stale else _finite(w.figures.get(used[source]))
+
+    cols = {s: [value(m, s) for m in by_frame] for s in used}
+    xs, out = downsample([f.mono for f in tail], cols, window_s, max_points)
+    return xs, out, used
 
 
 TICK_STEPS_S = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)

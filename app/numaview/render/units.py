@@ -86,3 +86,45 @@ def number(v: float | None, width: int, digits: int = 1) -> str:
                 best = min(best, text, key=len)
             break  # a larger scale would only say 0.0M
     return best
+
+
+def duration(seconds: float | None) -> str:
+    """A latency: ``850 µs``, ``3.5 ms``, ``480 ms``, ``1.2 s``, ``35 s``."""
+    if seconds is None or not _known(seconds):
+        return MISSING
+    s = abs(seconds)
+    if s == 0:
+        return "0 ms"
+    if s < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if s < 9.95e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    if s < 0.9995:
+        return f"{seconds * 1e3:.0f} ms"
+    if s < 9.95:
+        return f"{seconds:.1f} s"
+    return f"{seconds:.0f} s"
+
+
+def throughput(v: float | None, unit: str = "") -> str:
+    """A load test's rate (tokens or requests a second), then `` unit`` if given:
+    ``8.2``, ``45.3``, ``123``, ``1,234``, ``12,345``, ``123k``, ``1.2M``."""
+    if v is None or not _known(v):
+        return MISSING
+    a = abs(v)
+    if a < 99.95:
+        text = f"{v:.1f}"
+    elif a < 99_999.5:
+        text = f"{v:,.0f}"
+    elif a < 999_500:
+        text = f"{v / 1e3:.0f}k"
+    else:
+        text = f"{v / 1e6:.1f}M"
+    return f"{text} {unit}" if unit else text
+
+
+def count(v: float | None) -> str:
+    """A gauge's count (a queue's length): ``3``, or ``2.5`` when averaged."""
+    if v is None or not _known(v):
+        return MISSING
+    return f"{v:.0f}" if v == int(v) else f"{v:.1f}"

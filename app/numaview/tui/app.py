@@ -44,6 +44,7 @@ from numaview.tui.widgets.heatmap import Heatmap
 from numaview.tui.widgets.nodes import NodePanel
 from numaview.tui.widgets.proctable import ProcessTable
 from numaview.tui.widgets.timeline import Timeline
+from numaview.tui.workload import WorkloadMixin
 
 MIN_W, MIN_H = 40, 12
 INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -65,7 +66,7 @@ class BundleArrived(Message):
         return isinstance(message, BundleArrived)
 
 
-class NumaviewApp(PinningMixin, RecorderMixin):
+class NumaviewApp(PinningMixin, RecorderMixin, WorkloadMixin):
     CSS_PATH = "app.tcss"
     HELP_TEXTS: ClassVar[dict[str, str]] = HELP_TEXT  # ReplayApp adds its keys
     KEY_NAMES: ClassVar[dict[str, str]] = {}
@@ -91,6 +92,7 @@ class NumaviewApp(PinningMixin, RecorderMixin):
         Binding("escape", "clear_selection", "Clear", show=False),
         Binding("R", "toggle_recording", "Record", show=False),
         Binding("m", "add_mark", "Mark", show=False),
+        Binding("C", "toggle_compare", "Compare", show=False),
     ]
 
     def __init__(self, monitor: Monitor, *, charts: bool | None = None) -> None:
@@ -124,6 +126,7 @@ class NumaviewApp(PinningMixin, RecorderMixin):
     def compose(self) -> ComposeResult:
         topo = self.topology
         yield HeaderBar(topo, self.source.kind, id="header")
+        yield from self.workload_widgets()
         if self.monitor.replay is not None:
             yield Timeline(id="timeline")
         with Horizontal(id="top"):
@@ -180,6 +183,7 @@ class NumaviewApp(PinningMixin, RecorderMixin):
             self._seen_event = event.id
             self.tell(event)
         self.show_recording(b)
+        self.show_comparisons(b)
         frame = b.frame
         if frame is None:
             return
@@ -206,6 +210,7 @@ class NumaviewApp(PinningMixin, RecorderMixin):
     def show_frame(self, frame: Frame) -> None:
         self.frame = frame
         self.query_one(HeaderBar).show(frame)
+        self.show_workload(frame)
         self.query_one(Heatmap).show(frame)
         self.query_one(NodePanel).show(frame)
         self.query_one(ProcessTable).show(frame)
@@ -377,6 +382,8 @@ class NumaviewApp(PinningMixin, RecorderMixin):
             self.query_one(ProcessTable).focus()
 
     def action_clear_selection(self) -> None:
+        if self.hide_compare():
+            return
         if self.query_one(FindingsPanel).has_focus:
             self.query_one(ProcessTable).focus()
             return

@@ -21,6 +21,7 @@ HELP_TEXT = {
     "sample_slower": "sample less often (up to every 60 s)",
     "toggle_threads": "one row per thread instead of per process",
     "toggle_charts": "show or hide the charts (history of nodes and the selection)",
+    "toggle_compare": "show or hide the load test before / after the last pin (esc hides it)",
     "clear_selection": "close the filter box; leave the findings",
     "focus_findings": "browse the findings (↑↓), their CPUs/processes highlighted; f again: back",
     "move(-1)": "previous finding",

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 import plotext as plt
@@ -35,37 +34,21 @@ from textual.widget import Widget
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
 from numaview.render import history
+from numaview.tui.widgets.chartmodel import (
+    DROP_MEMORY,
+    DROP_SUBJECT,
+    N_LOAD,
+    Chart,
+    Color,
+    Line,
+    Palette,
+    load_charts,
+)
 
-Color = int | tuple[int, int, int]  # xterm-256 number or RGB, as plotext takes them
 MIN_W, MIN_H = 20, 5  # below this the panel shows nothing
 CHART_MIN_W, CHART_MIN_H = 24, 6  # one chart smaller than this says nothing
 N_SERIES = 8
 Subject = tuple[str, int]  # ("cpu", cpu id) or ("pid", pid)
-
-
-@dataclass(frozen=True, slots=True)
-class Palette:
-    series: tuple[Color, ...] = (12, 10, 9, 14, 3, 6, 2, 4)
-    subject: Color = 13
-    subject_cpus: Color = 11
-    marker: Color = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    label: str
-    xs: list[float]
-    ys: list[float | None]
-    color: Color
-    right: bool = False  # on the right-hand y axis
-
-
-@dataclass(frozen=True, slots=True)
-class Chart:
-    title: str
-    lines: tuple[Line, ...]
-    ylim: tuple[float, float]
-    ylim_right: tuple[float, float] | None = None
 
 
 # -- series → charts (pure Python, no plotext) ---------------------------------------
@@ -84,10 +67,12 @@ def compute_charts(
     topology: Topology,
     subject: Subject | None,
     window_s: float,
-    palette: Palette = Palette(),
+    palette: Palette | None = None,
 ) -> list[Chart]:
-    """Busy %, memory used, and the subject's chart when there is one."""
+    """Busy %, the load test's throughput and latency when frames carry workload samples,
+    memory used, and the subject's chart when there is one."""
     tail = history.frames_in_window(frames, window_s)
+    palette = palette or Palette()
     pal = palette.series
     busy_xs, busy = history.node_busy_series(tail, window_s)
     mem_xs, mem = history.node_mem_used_series(tail, window_s)
@@ -102,7 +87,13 @@ def compute_charts(
 
     charts = [
         Chart("busy % per node", per_node(busy_xs, busy), (0.0, 100.0)),
-        Chart("memory used per node, GiB", per_node(mem_xs, mem), (0.0, max(top, 1.0))),
+        *load_charts(tail, window_s, palette),
+        Chart(
+            "memory used per node, GiB",
+            per_node(mem_xs, mem),
+            (0.0, max(top, 1.0)),
+            drop=DROP_MEMORY,
+        ),
     ]
     if subject is not None and subject[0] == "cpu":
         cpu_id = subject[1]
@@ -113,7 +104,9 @@ def compute_charts(
         if node is not None and node in busy:
             lines.append(Line(f"node {node} avg", busy_xs, busy[node], palette.subject_cpus))
         where = "" if node is None else f" vs node {node}"
-        charts.append(Chart(f"CPU {cpu_id} busy %{where}", tuple(lines), (0.0, 100.0)))
+        charts.append(
+            Chart(f"CPU {cpu_id} busy %{where}", tuple(lines), (0.0, 100.0), drop=DROP_SUBJECT)
+        )
     elif subject is not None:
         pid = subject[1]
         name = history.process_name(tail, pid)
@@ -126,16 +119,17 @@ def compute_charts(
             Line("its CPUs busy %", bxs, busy_cpus, palette.subject_cpus, right=True),
         ]
         title = f"{who}: CPU % ◂ · busy % of its CPUs ▸"
-        charts.append(Chart(title, tuple(lines), (0.0, top), (0.0, 100.0)))
+        charts.append(Chart(title, tuple(lines), (0.0, top), (0.0, 100.0), drop=DROP_SUBJECT))
     return charts
 
 
 # -- charts → text (plotext) ------------------------------------------------------------
 
 
-def _y_ticks(lo: float, hi: float, rows: int) -> tuple[list[float], list[str]]:
+def _y_ticks(lo: float, hi: float, rows: int, pad: int = 0) -> tuple[list[float], list[str]]:
     vals = [lo, (lo + hi) / 2, hi] if rows >= 4 else [lo, hi]
-    return vals, [f"{v:.0f}" if v == int(v) or abs(v) >= 10 else f"{v:.1f}" for v in vals]
+    labels = [f"{v:.0f}" if v == int(v) or abs(v) >= 10 else f"{v:.1f}" for v in vals]
+    return vals, [s.rjust(pad) for s in labels]
 
 
 def draw_chart(
@@ -146,8 +140,11 @@ def draw_chart(
     markers: Sequence[tuple[float, str]] = (),
     marker_color: Color = 8,
     label_markers: bool = True,
+    tick_w: int = 0,
 ) -> list[str]:
-    """One chart as ``height`` ANSI lines of ``width`` cells (markers: (x, label))."""
+    """One chart as ``height`` ANSI lines of ``width`` cells (markers: (x, label));
+    ``tick_w``: the left axis's labels padded to this width, so charts above one
+    another put their time axes in the same columns."""
     fig = plt.figure
     fig.clear()
     plt.terminal.limit(False, False)  # the size asked for, not the real terminal's
@@ -174,7 +171,7 @@ def draw_chart(
     used_w = 2  # the frame
     for side, lim in (("left", (lo, hi)), ("right", chart.ylim_right)):
         if lim is not None:
-            ticks, labels = _y_ticks(*lim, rows=height - 4)
+            ticks, labels = _y_ticks(*lim, rows=height - 4, pad=tick_w if side == "left" else 0)
             fig.ruler("y", side).lim(*lim).ticks(ticks, labels=labels)
             used_w += max(len(s) for s in labels)
     positions, labels = history.time_ticks(window_s, width - used_w)
@@ -196,9 +193,10 @@ def plan_layout(width: int, height: int, n: int) -> list[list[tuple[int, int]]] 
         [[(width, h)] for h in split(height, n)],
         [[(w, height) for w in split(width, n)]],
     ]
-    if n == 3:
-        top, bottom = split(height, 2)
-        cands.append([[(w, top) for w in split(width, 2)], [(width, bottom)]])
+    if n >= 3:  # two a row, an odd last one wide
+        rows = split(height, (n + 1) // 2)
+        pairs = [[(w, h) for w in split(width, 2)] for h in rows[: n // 2]]
+        cands.append(pairs + ([[(width, rows[-1])]] if n % 2 else []))
     fits = [c for c in cands if all(w >= CHART_MIN_W and h >= CHART_MIN_H for r in c for w, h in r)]
     if not fits:
         return None
@@ -247,18 +245,22 @@ def build_panel_text(
     keys = legend(shown, width)
     plan = plan_layout(width, height - len(keys), len(shown))
     while plan is None and len(shown) > 1:
-        # drop memory before the subject: the user asked for the subject
-        shown.pop(1 if len(shown) == 3 else len(shown) - 1)
+        # memory first, then the subject (the user asked for it), latency, throughput
+        shown.remove(min((c for c in shown if c.drop), key=lambda c: c.drop, default=shown[-1]))
         keys = legend(shown, width)
         plan = plan_layout(width, height - len(keys), len(shown))
     if plan is None:
         return Text("charts: too small", no_wrap=True, overflow="crop")
+    tick_w = 0
+    if any(c.load for c in shown):
+        tick_w = max(len(s) for c in shown for s in _y_ticks(*c.ylim, rows=4)[1])
     lines: list[str] = []
     it = iter(shown)
     for row in plan:
         # marker labels on the top row only: the lines on every chart say enough
         parts = [
-            draw_chart(next(it), w, h, window_s, markers, marker_color, not lines) for w, h in row
+            draw_chart(next(it), w, h, window_s, markers, marker_color, not lines, tick_w)
+            for w, h in row
         ]
         lines.extend("".join(p[i] for p in parts) for i in range(row[0][1]))
     text = Text("\n", no_wrap=True, overflow="crop", end="").join(keys)
@@ -278,6 +280,7 @@ class ChartPanel(Widget, can_focus=False):
         "chartpanel--subject",
         "chartpanel--subject-cpus",
         "chartpanel--marker",
+        *(f"chartpanel--load-{i}" for i in range(N_LOAD)),
     }
 
     def __init__(
@@ -363,7 +366,8 @@ class ChartPanel(Widget, can_focus=False):
 
             series = tuple(color(f"series-{i}", d.series[i]) for i in range(N_SERIES))
             subject, cpus = color("subject", d.subject), color("subject-cpus", d.subject_cpus)
-            self._palette = Palette(series, subject, cpus, color("marker", d.marker))
+            load = tuple(color(f"load-{i}", d.load[i]) for i in range(N_LOAD))
+            self._palette = Palette(series, subject, cpus, color("marker", d.marker), load)
         return self._palette
 
     def render(self) -> Text:

@@ -24,7 +24,15 @@ from textual.strip import Strip
 
 from numaview.model.frame import Frame, ProcessSample
 from numaview.model.topology import Topology
-from numaview.render.columns import CPU_COL, PROCESS_COLUMNS, SORT_KEYS, SORTS, Labels
+from numaview.render.columns import (
+    COMMAND_MIN,
+    CPU_COL,
+    PROCESS_COLUMNS,
+    SORT_KEYS,
+    SORTS,
+    Labels,
+    fit,
+)
 from numaview.render.threadrows import ThreadRowCache, thread_rows
 from numaview.tui.widgets.proccolumns import HOT_PCT, IDLE_PCT, ProcKey, layout
 
@@ -47,7 +55,8 @@ class ProcessTable(ScrollView, can_focus=True):
     """Processes of the latest frame. Feed it with ``show(frame)``."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        f"proctable--{name}" for name in ("header", "cursor", "kernel", "hot", "dim", "marked")
+        f"proctable--{name}"
+        for name in ("header", "cursor", "kernel", "hot", "dim", "marked", "server")
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -95,11 +104,17 @@ class ProcessTable(ScrollView, can_focus=True):
         # process, whichever that is); after that it follows the chosen process.
         self._follow_process = False
         self._marked: frozenset[int] = frozenset()
+        self._servers: dict[int, str] = {}  # pid -> what it serves (frame.workload)
 
     # -- data in -------------------------------------------------------------------
 
     def show(self, frame: Frame) -> None:
         self._frame = frame
+        servers = {w.pid: w.server or "load" for w in frame.workload if w.pid is not None}
+        if servers != self._servers:  # a load test's server: its row is marked (◆ vllm)
+            self._servers = servers
+            self._row_cache.clear()
+            self.refresh()
         self._procs = self._thread_rows(frame) if self.show_threads else frame.processes
         if len(self._row_cache) > 2 * len(self._procs) + 64:
             live = {p.key for p in self._procs}
@@ -322,13 +337,20 @@ class ProcessTable(ScrollView, can_focus=True):
     def _cells(self, p: ProcessSample) -> tuple[str, ...]:
         """Every shown cell exactly its column's width, so all lines line up."""
         labels, cols = self._labels, zip(PROCESS_COLUMNS, self._widths, strict=True)
-        return tuple(col.text(p, labels, w) for col, w in cols if w)
+        cells = tuple(col.text(p, labels, w) for col, w in cols if w)
+        server = self._servers.get(p.pid) if self._servers else None
+        w = self._widths[-1]
+        if server is not None and w >= len(server) + 3 + COMMAND_MIN:
+            # a load test's server: "python3 -m vllm.entrypoints…  ◆ vllm" (else its colour)
+            tag = f" ◆ {server}"
+            cells = (*cells[:-1], fit(PROCESS_COLUMNS[-1].cell(p, labels, w), w - len(tag)) + tag)
+        return cells
 
     def _row_strip(self, p: ProcessSample, cursor: bool) -> Strip:
         cells = self._cells(p)
         cpu = p.cpu_pct
         parts = ["dim"] * (cpu is not None and cpu < IDLE_PCT) + ["kernel"] * p.kernel_thread
-        parts += ["marked"] * (p.pid in self._marked)
+        parts += ["server"] * (p.pid in self._servers) + ["marked"] * (p.pid in self._marked)
         last = ["cursor"] * cursor  # applied last, so the cursor shows on any row
         base = self._style(*parts, *last)
         if cpu is None or cpu < HOT_PCT:
