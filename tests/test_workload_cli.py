@@ -164,3 +164,29 @@ def test_record_keeps_the_samples_and_export_prints_them(
     assert main(["export", str(out), "--what", "workload"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("time,seq,source,server,pid") and len(lines) > 3
+
+
+def test_a_k6_file_is_followed_through_the_same_poller(tmp_path: Path) -> None:
+    path = tmp_path / "k6.json"
+    now = [50.0]
+    p = Poller(SourceSpec("k6", str(path)), FsRoot("/"), 1.0, clock=lambda: now[0])
+    missing = p.poll()
+    assert missing.error is not None and "k6.json" in missing.error
+
+    def points(n: int, ms: float) -> str:
+        t = "2026-12-02T10:00:00.000000+00:00"
+        reqs = {"type": "Point", "metric": "http_reqs", "data": {"time": t, "value": 1}}
+        took = {"type": "Point", "metric": "http_req_duration", "data": {"time": t, "value": ms}}
+        return (json.dumps(reqs) + "\n" + json.dumps(took) + "\n") * n
+
+    path.write_text(points(10, 40.0))
+    assert p.poll().error is None
+    for _ in range(5):  # 20 requests a second for 5 s
+        now[0] += 1
+        with path.open("a") as f:
+            f.write(points(20, 40.0))
+        s = p.poll()
+    assert s.server == "k6" and s.pid is None
+    assert s.figures["req_s"] == pytest.approx(20.0)
+    assert s.figures["e2e_p99_s"] == pytest.approx(0.04, rel=0.25)
+    assert [w for w, _ in p.warnings()] == ["warning", "information"]

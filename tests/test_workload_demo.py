@@ -159,3 +159,27 @@ def test_findings_name_the_load_tests_servers() -> None:
     evidence = " | ".join(f.evidence for f in d.bundles[-1].findings)
     assert "vllm-a [vllm :8001] (5200) + vllm-b [vllm :8002] (5300)" in evidence, evidence
     assert "pid 4121 llama-server [llamacpp :8080]" in evidence, evidence
+
+
+def test_replay_shows_the_recorded_comparison_once_past_its_after_window(tmp_path: Path) -> None:
+    from numaview.record.replay import ReplaySource
+
+    path = tmp_path / "demo.numaview"
+    d = Demo()
+    d.monitor.start_recording(str(path), {})
+    d.run(20)
+    d.monitor.submit(PinRequest(VLLM_B, l3_target(d.sim.topology, 5)))
+    pin_mono = d.frame.mono
+    d.run(16)
+    d.monitor.stop()
+    src = ReplaySource(Reader(path), threaded=False)
+    m = for_source(src, threaded=False)
+    assert m.recorded is not None and len(m.recorded.comparisons) == 3
+    got: list[Bundle] = []
+    m.start(got.append)
+    before, after = m.recorded.at(pin_mono - 1), m.recorded.at(pin_mono + 1)
+    assert before == ((), ())
+    assert after[0] == () and len(after[1]) == 1  # counting down
+    done, pending = m.recorded.at(pin_mono + 14)
+    assert {c.source for c in done} == set(URL.values()) and pending == ()
+    m.stop()

@@ -10,8 +10,9 @@ bundles, as ``compare`` events, and in the recording.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from numaview.model.frame import Frame
 from numaview.model.workload import Comparison, Measuring, WorkloadSample
@@ -107,3 +108,30 @@ class PinMeasures:
     def clear(self) -> None:
         self._pending.clear()
         self.comparisons.clear()
+
+
+class RecordedMeasures:
+    """Replay: the recording's ``compare`` events, shown once the replay is past them.
+
+    A recorded comparison appears when the position reaches the end of its
+    after-window, as it did live; before that, from its pin on, it counts
+    down. Computed from the position, so a seek shows what was known then.
+    """
+
+    def __init__(self, compare_events: Sequence[Mapping[str, Any]]) -> None:
+        comps = []
+        for data in compare_events:
+            try:
+                comps.append(Comparison.from_dict(data))
+            except (KeyError, TypeError, ValueError):
+                continue  # a damaged or foreign event: the rest still shows
+        self.comparisons = sorted(comps, key=lambda c: c.after[1])
+
+    def at(self, mono: float) -> tuple[tuple[Comparison, ...], tuple[Measuring, ...]]:
+        done = tuple(c for c in self.comparisons if c.after[1] <= mono)[-KEEP:]
+        pending = {
+            c.pin_mono: Measuring(c.pin_text, c.pin_mono, c.after[1])
+            for c in self.comparisons
+            if c.pin_mono <= mono < c.after[1]
+        }
+        return done, tuple(pending.values())

@@ -43,7 +43,7 @@ from numaview.stream.bundle import (
     StartRecording,
     StopRecording,
 )
-from numaview.stream.measure import PinMeasures, Windows
+from numaview.stream.measure import PinMeasures, RecordedMeasures, Windows
 from numaview.stream.recording import Recording
 from numaview.stream.replay_control import ReplayControl
 from numaview.stream.source import Dumper, FrameSource
@@ -96,6 +96,10 @@ class Monitor:
         self.replay = ReplayControl(self, source) if ReplayControl.accepts(source) else None
         self.workload = workload  # the load test's sources (None: none, or replay/demo)
         self.measures = PinMeasures(windows)
+        self.recorded: RecordedMeasures | None = None  # replay: the recording's comparisons
+        if self.replay is not None:
+            events = self.replay.source.events
+            self.recorded = RecordedMeasures([e.data for e in events if e.kind == "compare"])
         self.recording: Recording | None = None
         self.findings: tuple[Finding, ...] = ()
         self.frame: Frame | None = None  # the newest frame processed
@@ -263,6 +267,9 @@ class Monitor:
         """One bundle of where things stand now, to the UI (or the headless command)."""
         self._seq += 1
         rec = self.recording
+        comparisons, measuring = tuple(self.measures.comparisons), self.measures.measuring
+        if self.recorded is not None and self.frame is not None:
+            comparisons, measuring = self.recorded.at(self.frame.mono)
         bundle = Bundle(
             seq=self._seq,
             frame=self.frame,
@@ -272,8 +279,8 @@ class Monitor:
             recording=rec.state() if rec is not None else None,
             replay=self.replay.state() if self.replay is not None else None,
             jumped=jumped,
-            comparisons=tuple(self.measures.comparisons),
-            measuring=self.measures.measuring,
+            comparisons=comparisons,
+            measuring=measuring,
         )
         self.latest = bundle
         sink = self._on_bundle

@@ -28,9 +28,9 @@ from numaview.linux.fsroot import FsRoot
 from numaview.linux.netsock import listening_pid, local_host
 from numaview.model.workload import Reading, WorkloadSample
 from numaview.workload.accum import Accumulator
-from numaview.workload.expo import ExpositionError, parse
+from numaview.workload.expo import ExpositionError, keep_lines, parse
 from numaview.workload.followers import FollowError, K6Follower, LocustFollower
-from numaview.workload.profiles import CustomMetrics, recognise
+from numaview.workload.profiles import CustomMetrics, recognise, wanted_prefixes
 
 MAX_BODY = 8 * 1024 * 1024  # a metrics page is KBs; more is not an exposition
 PID_RECHECK_S = 10.0
@@ -139,6 +139,7 @@ class Poller:
         elif spec.kind == "locust":
             self._follower = LocustFollower(spec.target)
         self._local = spec.kind == "metrics" and local_host(spec.host or "")
+        self._prefixes = wanted_prefixes(spec.custom)
         self._pid: int | None = None
         self._pid_checked: float | None = None
         self._lock = threading.Lock()
@@ -184,7 +185,8 @@ class Poller:
                 raise SourceError(str(exc)) from None
         text = fetch(self.spec.target, self.spec.timeout_s)
         try:
-            return recognise(parse(text), self.spec.custom)
+            wanted = keep_lines(text, self._prefixes)
+            return recognise(parse(wanted or text), self.spec.custom)
         except ExpositionError as exc:
             raise SourceError(str(exc)) from None
 

@@ -232,6 +232,16 @@ PROFILES: tuple[tuple[str, str, Callable[[_Builder], None]], ...] = (
 )
 
 
+def wanted_prefixes(custom: CustomMetrics | None = None) -> tuple[str, ...]:
+    """The metric-name prefixes any profile (or the user's names) reads: all else is skipped."""
+    out = [prefix for _, prefix, _ in PROFILES]
+    if custom is not None:
+        for name in (custom.throughput, custom.latency):
+            if name:
+                out.append(name.removesuffix("_total"))
+    return tuple(out)
+
+
 def _known(ex: Exposition) -> tuple[str, _Builder] | None:
     names = ex.names()
     for server, prefix, fill in PROFILES:
