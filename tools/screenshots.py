@@ -22,6 +22,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from numaview.demo.machine import SimulatedSampler
+from numaview.demo.pinner import SimulatedPinner
 from numaview.sampler.sampler import Sampler
 from numaview.stream.source import ManualSource
 from numaview.tui.app import NumaviewApp, make_app
@@ -42,7 +43,9 @@ def demo() -> tuple[NumaviewApp, ManualSource]:
     clock = Clock()
     sim = SimulatedSampler(seed=7, clock=clock, wall=lambda: 1764200000.0 + clock.now)
     source = ManualSource(sim, kind="simulated", advance=clock.advance)
-    return make_app(source), source
+    app = make_app(source)
+    app.pinner = SimulatedPinner(sim)  # the simulation follows pins, as in `numaview demo`
+    return app, source
 
 
 async def shoot(
@@ -73,6 +76,17 @@ async def open_detail(app: NumaviewApp, source: ManualSource, pilot: Pilot[int])
 
 async def open_help(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
     await pilot.press("question_mark")
+
+
+async def pin_and_compare(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+    """llama-server's memory moved to its threads' node (as its finding's dialog does), 36 s on."""
+    from numaview.pinning.plan import node_target
+    from numaview.stream.bundle import PinRequest
+
+    app.monitor.submit(PinRequest(4121, node_target(source.topology, 1), move_memory=True))
+    for _ in range(36):
+        source.push()
+        await pilot.pause()
 
 
 _TEXT = re.compile(r"<text([^>]*)>([^<]*)</text>")
@@ -124,6 +138,7 @@ async def main(out: Path) -> list[Path]:
         await shoot(out, "demo-main-80x24", (80, 24), demo),
         await shoot(out, "demo-process-detail", (120, 40), demo, open_detail),
         await shoot(out, "help", (100, 36), demo, open_help),
+        await shoot(out, "demo-before-after", (140, 44), demo, pin_and_compare),
         await shoot(out, "live-this-machine", (120, 36), live, frames=1),
     ]
 
