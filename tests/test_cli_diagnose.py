@@ -27,6 +27,8 @@ from tests.fakefs import FakeProc, FakeProcess, Shape, build_machine
 RUN_KEYS = {"findings", "duration_s", "frames", "host", "errors", "workload"}
 FINDING_KEYS = {
     "kind",
+    "plan",
+    "symptoms",
     "severity",
     "pids",
     "cpus",
@@ -64,6 +66,10 @@ def check_shape(d: dict[str, object]) -> None:
         assert set(f) == FINDING_KEYS
         assert f["kind"] in KINDS and f["severity"] in SEVERITIES
         assert f["fix"] is None or set(f["fix"]) == FIX_KEYS
+        assert all(set(p) == FIX_KEYS for p in f["plan"])
+        assert f["fix"] is None or not f["plan"]  # one fix: a pin or a plan, never both
+        for sym in f["symptoms"]:  # merged: each detector's evidence keeps its kind
+            assert set(sym) == {"kind", "severity", "key", "evidence"} and sym["kind"] in KINDS
 
 
 # -- the simulated machine ----------------------------------------------------------
@@ -81,14 +87,18 @@ def test_simulated_text_has_all_seven_kinds_fast() -> None:
     n = len([line for line in lines if line.startswith("[")])
     assert re.fullmatch(rf"{n} findings: \d+ critical, .*; {n} still raised at the end", lines[1])
     heads = [line for line in lines if line.startswith("[")]
-    assert {h.split()[1] for h in heads} == set(KINDS)
+    also = [line.split()[1].rstrip(":") for line in lines if line.startswith("  also ")]
+    assert {h.split()[1] for h in heads} | set(also) == set(KINDS)  # merged: one per cause
     assert heads[0].startswith(
         "[critical] cross-node  pid 4121 llama-server [llamacpp :8080]: 16 threads on node 1"
     )
     order = [SEVERITIES.index(h[1 : h.index("]")]) for h in heads]
     assert order == sorted(order, reverse=True)  # most severe first
-    assert "  fix: move pid 4121 (llama-server) to node 0 (CPUs 0-15,64-79), memory stays" in lines
-    assert "  fix: move pid 4121 (llama-server) to node 3 (CPUs 48-63,112-127), memory moves" in out
+    # its threads on node 1, its memory filling node 0: one fix for both, node 3 has room
+    assert (
+        "  fix: move pid 4121 (llama-server) to node 3 (CPUs 48-63,112-127), memory moves with it"
+        in lines
+    )
     assert "  fix: none" in lines  # node-level cross-node: nothing to re-pin
     assert "  raised at 4 s, still raised at the end" in lines
     assert sum(line.startswith("  fix: ") for line in lines) == len(heads)
@@ -109,13 +119,19 @@ def test_simulated_json() -> None:
     assert {w["pid"] for w in d["workload"]} == {4121, 5200, 5300}
     assert all(w["figures"]["out_tok_s"] > 0 for w in d["workload"])
     found = d["findings"]
-    assert {f["kind"] for f in found} == set(KINDS)
+    kinds = {f["kind"] for f in found} | {s["kind"] for f in found for s in f["symptoms"]}
+    assert kinds == set(KINDS)
+    vllm = next(f for f in found if f["pids"] == [5200, 5300])  # one finding, one fix
+    assert {s["kind"] for s in vllm["symptoms"]} >= {"oversubscription", "overlapping-affinity"}
+    assert vllm["fix"]["pid"] == 5300 and vllm["plan"] == []
     ranks = [SEVERITIES.index(f["severity"]) for f in found]
     assert ranks == sorted(ranks, reverse=True)
     llama = next(f for f in found if f["kind"] == "cross-node" and f["pids"] == [4121])
     assert llama["severity"] == "critical" and llama["since"] == 4.0
-    assert llama["fix"]["pid"] == 4121 and llama["fix"]["cpulist"] == "0-15,64-79"
-    assert llama["fix"]["move_memory"] is False and llama["fix"]["cpus"][:2] == [0, 1]
+    # node 0, where its memory is, is full: it moves to node 3 with its memory
+    assert llama["fix"]["pid"] == 4121 and llama["fix"]["cpulist"] == "48-63,112-127"
+    assert llama["fix"]["move_memory"] is True and llama["fix"]["cpus"][:2] == [48, 49]
+    assert "node-memory-pressure" in {s["kind"] for s in llama["symptoms"]}
     assert isinstance(llama["fix"]["start_time"], float) and llama["fix"]["target"]
     wander = next(f for f in found if f["kind"] == "wandering")
     assert wander["pids"] == [6100] and 0 < wander["since"] <= 12

@@ -76,13 +76,18 @@ def spawn() -> Iterator[Spawn]:
 
 
 def quiet_machine(sampler: Sampler, limit_s: float = 10.0) -> None:
-    """Wait until the CPUs we expect idle are; fail loudly if other work keeps them busy."""
+    """Wait until the CPUs we expect idle are; fail loudly if other work keeps them busy.
+
+    Niced work does not count: a shared machine's background job at nice 19
+    yields the CPU to these tests' processes at once, and the detectors count
+    a CPU running only niced work as free (what CI machines look like).
+    """
     sampler.sample()
     deadline = time.monotonic() + limit_s
     while True:
         time.sleep(0.5)
         f = sampler.sample()
-        busy = {c: f.cpus.value(c) or 0.0 for c in OTHERS}
+        busy = {c: (f.cpus.value(c) or 0.0) - (f.cpus.value(c, "nice_pct") or 0.0) for c in OTHERS}
         if all(b < 10.0 for b in busy.values()):
             return
         if time.monotonic() > deadline:
@@ -92,9 +97,14 @@ def quiet_machine(sampler: Sampler, limit_s: float = 10.0) -> None:
 
 
 def diagnose(
-    sampler: Sampler, d: Diagnoser, want: set[str], frames: int = 16
+    sampler: Sampler,
+    d: Diagnoser,
+    want: set[str],
+    frames: int = 24,
+    symptoms: frozenset[str] = frozenset(),
 ) -> Callable[[str], Finding]:
-    """Sample every 0.5 s until every key in ``want`` is raised with a fix (or ``frames`` ran).
+    """Sample every 0.5 s until every key in ``want`` is raised with a fix (or ``frames`` ran),
+    and with at least these ``symptoms`` (kinds) merged into it.
 
     On a shared machine a moment's work elsewhere may land on the idle CPU: the finding
     has no idle CPU to offer in that frame, so sampling goes on until it has one again.
@@ -108,7 +118,10 @@ def diagnose(
         now = {x.key: x for x in d.update(f)}
         top = [(p.pid, p.name, p.cpu_pct) for p in f.processes[:4]]
         trace.append(f"{f.cpus.busy_by_cpu()} {top} {sorted(now)}")
-        if all(k in now and now[k].fix is not None for k in want):
+        if all(
+            k in now and now[k].fix is not None and symptoms <= {x.kind for x in now[k].symptoms}
+            for k in want
+        ):
             break
 
     def raised(key: str) -> Finding:
@@ -119,41 +132,85 @@ def diagnose(
     return raised
 
 
+def check_one_cause(
+    d: Diagnoser, raised: Callable[[str], Finding], key: str, pids: list[int]
+) -> Finding:
+    """One finding names every process, lists the detectors' symptoms, and has one fix."""
+    f = raised(key)
+    assert sorted(f.pids) == pids and f.cpus[0] == PINNED and f.since is not None
+    assert all(f"({pid})" in f.evidence for pid in pids), f.evidence
+    kinds = [s.kind for s in f.symptoms]
+    assert kinds[0] == "oversubscription" and "overlapping-affinity" in kinds, kinds
+    # nothing else names these processes: one finding per cause
+    about = [x for x in d.ever.values() if set(x.pids) & set(pids)]
+    assert about == [f], [x.key for x in about]
+    # one fix: the busier process... either one stays on the shared CPU, the other moves off
+    # it onto an idle one, whole, memory staying
+    assert f.fix is not None and f.plan == () and f.fix.pid in pids and not f.fix.move_memory
+    assert f.fix.cpus and set(f.fix.cpus) <= set(OTHERS)
+    return f
+
+
 def test_two_busy_processes_pinned_to_one_cpu(spawn: Spawn) -> None:
     sampler = Sampler("/")
     quiet_machine(sampler)
     a, b = sorted((spawn(BURN), spawn(BURN)), key=lambda p: p.pid)
     # Two loops sharing one CPU get 50 % each, ± 2 (measured): right on the default
-    # busy_pct of 50, so they would count as busy in some frames only, and the raise
-    # timer would restart. 30 % still means "a busy process". idle_pct 20 leaves room
-    # for pytest's own sampling (0-6 % measured) on the idle CPU.
-    t = Thresholds(raise_after_s=1.0, busy_pct=30.0, idle_pct=20.0)
+    # busy_pct of 50; they count as contenders from their own CPU % and involuntary
+    # switches, so the default thresholds hold. idle_pct 20 leaves room for pytest's
+    # own sampling (0-6 % measured) on the idle CPU.
+    t = Thresholds(raise_after_s=1.0, idle_pct=20.0)
     d = Diagnoser(sampler.topology, t)
-    overlap, idle = f"overlapping-affinity:{a.pid}:{b.pid}", f"idle-cores:{a.pid},{b.pid}"
-    raised = diagnose(sampler, d, {overlap, idle})
-    node = sampler.topology.cpu(PINNED).node  # type: ignore[union-attr]
-
-    f = raised(overlap)
-    assert f.severity == "warning" and sorted(f.pids) == [a.pid, b.pid]
-    assert f.cpus == (PINNED,) and f.nodes == (node,) and f.since is not None
-    assert f"pid {a.pid} " in f.evidence and f"pid {b.pid} " in f.evidence
-    assert re.search(
-        rf"both pinned to CPUs {PINNED} while [1-9]\d* other CPUs are idle", f.evidence
-    )
-    assert f.fix is not None and f.fix.pid in (a.pid, b.pid) and not f.fix.move_memory
-    assert f.fix.cpus and set(f.fix.cpus) <= set(OTHERS)  # off the shared CPU, onto idle ones
-
-    f = raised(idle)
-    assert f.severity == "warning" and f.pids == (a.pid, b.pid) and f.nodes == (node,)
-    assert PINNED in f.cpus and set(f.cpus) - {PINNED}  # the crowded CPU and idle ones
+    key = f"oversubscription:{a.pid},{b.pid}"
+    # three detectors see it: each raised after its own 1 s, all in this one finding
+    three = frozenset({"oversubscription", "overlapping-affinity", "idle-cores"})
+    raised = diagnose(sampler, d, {key}, symptoms=three)
+    f = check_one_cause(d, raised, key, [a.pid, b.pid])
     assert re.fullmatch(
-        rf"\S+ \({a.pid}\) \+ \S+ \({b.pid}\): 2 runnable threads confined to 1 CPUs"
-        rf" \({PINNED}\) at \d+ %, while [1-9]\d* CPUs sit idle \([\d,-]+\)",
+        rf"\S+ \({a.pid}\) \+ \S+ \({b.pid}\): [2-9] runnable threads on 1 allowed CPUs"
+        rf" \({PINNED}\), [\d,]+ involuntary switches/s",
         f.evidence,
     ), f.evidence
-    # the first process (same runnable count: lowest pid) gets one more, idle, CPU
-    assert f.fix is not None and f.fix.pid == a.pid and not f.fix.move_memory
-    assert len(f.fix.cpus) == 2 and PINNED in f.fix.cpus and set(f.fix.cpus) <= set(CPUS)
+    assert {s.kind for s in f.symptoms} >= {
+        "oversubscription",
+        "overlapping-affinity",
+        "idle-cores",
+    }
+
+
+# Five threads, two of them busy in pure Python: they take turns on the GIL, so
+# neither thread is busy on its own (each ~25 %, mostly waiting, state S) while the
+# process uses half of its one CPU and is switched out hundreds of times a second.
+GIL = f"""
+import os, sys, threading, time
+os.sched_setaffinity(0, {{{PINNED}}})
+def spin():
+    while True:
+        sum(range(1000))
+def nap():
+    while True:
+        time.sleep(1)
+for target in (spin, spin, nap, nap):
+    threading.Thread(target=target, daemon=True).start()
+sys.stdout.write("ready\\n"); sys.stdout.flush()
+threading.Event().wait()
+"""
+
+
+def test_two_gil_bound_five_thread_processes_on_one_cpu_are_one_finding_with_a_fix(
+    spawn: Spawn,
+) -> None:
+    sampler = Sampler("/")
+    quiet_machine(sampler)
+    a, b = sorted((spawn(GIL), spawn(GIL)), key=lambda p: p.pid)
+    d = Diagnoser(sampler.topology, Thresholds(raise_after_s=1.0, idle_pct=20.0))
+    key = f"oversubscription:{a.pid},{b.pid}"
+    raised = diagnose(sampler, d, {key}, symptoms=frozenset({"overlapping-affinity"}))
+    s = sampler.sample().process(a.pid)
+    assert s is not None and s.threads == 5 and s.affinity == (PINNED,)
+    assert s.thread_samples is not None  # no thread is busy on its own
+    assert all((th.cpu_pct or 0.0) < 50 for th in s.thread_samples), list(s.thread_samples)
+    check_one_cause(d, raised, key, [a.pid, b.pid])
 
 
 def test_busy_four_thread_process_pinned_to_one_cpu_is_oversubscribed(spawn: Spawn) -> None:
@@ -171,7 +228,7 @@ def test_busy_four_thread_process_pinned_to_one_cpu_is_oversubscribed(spawn: Spa
 
     f = raised(key)
     assert f.severity == "critical"  # at least 2 runnable threads per allowed CPU
-    assert f.pids == (pool.pid,) and f.cpus == (PINNED,)
+    assert f.pids == (pool.pid,) and PINNED in f.cpus  # and the idle CPUs it could use
     assert re.fullmatch(
         rf"pid {pool.pid} \S+: 4 runnable threads on 1 allowed CPUs \({PINNED}\),"
         r" [\d,]+ involuntary switches/s",

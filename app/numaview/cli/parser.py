@@ -14,6 +14,7 @@ from numaview.cli import (
     diagnose,
     export,
     pin,
+    plan,
     record,
     replay,
     snapshot,
@@ -23,7 +24,19 @@ from numaview.cli import (
 from numaview.cli.common import EXIT_OK, EXIT_USAGE, CliError, root_arg, ui_args
 from numaview.cli.workload_args import add_workload_args
 
-COMMANDS = (topology, snapshot, diagnose, pin, record, export, replay, compare, stacks, dashboard)
+COMMANDS = (
+    topology,
+    snapshot,
+    diagnose,
+    pin,
+    plan,
+    record,
+    export,
+    replay,
+    compare,
+    stacks,
+    dashboard,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

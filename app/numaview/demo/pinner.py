@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from numaview.model.cpuset import format_cpulist
 from numaview.pinning.apply import MemoryMove, PinEvent, ThreadChange
 from numaview.pinning.plan import PinError, Target
 
@@ -28,7 +29,20 @@ class SimulatedPinner:
     sim: Simulation
     clock: Callable[[], float] = time.time
     events: list[PinEvent] = field(default_factory=list)
+    cpusets: dict[int, tuple[int, ...]] = field(default_factory=dict)  # a test's cgroup limits
     _undo: dict[int, list[tuple[int, ...]]] = field(default_factory=dict)
+
+    def cpuset(self, pid: int) -> tuple[int, ...] | None:
+        return self.cpusets.get(pid)
+
+    def move_memory(self, pid: int, nodes: tuple[int, ...], dry_run: bool = False) -> MemoryMove:
+        """The simulated pages follow the process's CPUs over a few ticks."""
+        info = self.sim.describe(pid)
+        if info is None:
+            raise PinError(f"process {pid} is gone", "gone")
+        if not dry_run:
+            self.sim.set_affinity(pid, info[1], move_memory=True)
+        return MemoryMove((), nodes, None, None, 0)
 
     def identity(self, pid: int) -> tuple[str, str, int, bool]:
         info = self.sim.describe(pid)
@@ -61,6 +75,13 @@ class SimulatedPinner:
             after = self._undo[pid][-1]
         else:
             after = target.cpus
+            allowed = self.cpusets.get(pid)
+            if allowed is not None and not set(after) <= set(allowed):
+                raise PinError(
+                    f"CPUs {format_cpulist(after)} are not allowed for pid {pid} ({name}):"
+                    " outside its cgroup cpuset or offline (EINVAL)",
+                    "einval",
+                )
         threads = tuple(ThreadChange(t, before, after) for t in tids)
         memory = None
         if move_memory and target.nodes:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from numaview.diagnose.findings import PinPlan, Thresholds
 from numaview.model.frame import Frame, ProcessSample
+from numaview.model.partition import Member
 from numaview.model.topology import Topology
 from numaview.model.workload import served_by_pid
 
@@ -27,6 +28,7 @@ class Context:
     topo: Topology
     t: Thresholds
     busy: dict[int, float]  # online CPUs with a known busy %
+    load: dict[int, float]  # the same less niced work: what a normal-priority thread competes with
     node_of: dict[int, int]
     node_cpus: dict[int, tuple[int, ...]]  # online CPUs of each node
     siblings: dict[int, tuple[int, ...]]
@@ -36,12 +38,19 @@ class Context:
     def build(cls, history: Sequence[Frame], topo: Topology, t: Thresholds) -> Context:
         frame = history[-1]
         busy = {c: v for c, v in frame.cpus.busy_by_cpu().items() if v is not None}
+        nice = frame.cpus.columns["nice_pct"]
+        load = {}
+        for i, cpu in enumerate(frame.cpus.ids):
+            if cpu in busy:
+                n = nice[i]
+                load[cpu] = busy[cpu] - (0.0 if math.isnan(n) else min(n, busy[cpu]))
         return cls(
             frame=frame,
             history=history,
             topo=topo,
             t=t,
             busy=busy,
+            load=load,
             node_of={c.id: c.node for c in topo.cpus if c.node is not None},
             node_cpus={n.id: n.cpus for n in topo.nodes},
             siblings={c.id: c.siblings or (c.id,) for c in topo.cpus},
@@ -49,7 +58,12 @@ class Context:
         )
 
     def idle(self, cpus: Sequence[int]) -> list[int]:
-        return [c for c in cpus if self.busy.get(c, 100.0) < self.t.idle_pct]
+        """CPUs idle, or busy only with niced work (which yields to a normal thread at once).
+
+        A shared machine's background job at nice 19 gets 1.5 % of a CPU against
+        a nice-0 thread: for a process moved there, that CPU is as good as idle.
+        """
+        return [c for c in cpus if self.load.get(c, 100.0) < self.t.idle_pct]
 
     def idle_cores(self, cpus: Sequence[int]) -> list[tuple[int, ...]]:
         """Whole physical cores (every sibling idle) among ``cpus``, each once."""
@@ -59,7 +73,7 @@ class Context:
             if core in seen:
                 continue
             seen.add(core)
-            if all(self.busy.get(s, 100.0) < self.t.idle_pct for s in core):
+            if all(self.load.get(s, 100.0) < self.t.idle_pct for s in core):
                 out.append(core)
         return out
 
@@ -71,6 +85,27 @@ class Context:
             if (p.cpu_pct or 0.0) >= self.t.busy_pct and not p.kernel_thread
         ]
 
+    def contenders(self) -> list[ProcessSample]:
+        """Processes that want CPU time: busy ones, and a quarter-busy one that waits for a CPU.
+
+        N processes sharing one CPU get 100/N % each, and GIL-bound Python threads
+        take turns (each thread looks idle, the process does not): a process's
+        own CPU % and involuntary switches count, not only its busy threads.
+        """
+        t = self.t
+        return [
+            p
+            for p in self.frame.processes
+            if not p.kernel_thread
+            and (
+                (p.cpu_pct or 0.0) >= t.busy_pct
+                or (
+                    (p.cpu_pct or 0.0) >= t.busy_pct / 4
+                    and (p.ctx_involuntary_per_s or 0.0) >= t.invol_per_s
+                )
+            )
+        ]
+
 
 def _busy_threads(p: ProcessSample, t: Thresholds) -> int:
     if p.thread_samples:
@@ -79,23 +114,36 @@ def _busy_threads(p: ProcessSample, t: Thresholds) -> int:
 
 
 def _runnable(p: ProcessSample, t: Thresholds) -> int:
+    """Threads that want a CPU now: runnable or busy ones, and at least the CPUs it uses.
+
+    A process that uses half a CPU and is switched out involuntarily hundreds
+    of times a second wants one CPU, even when no single thread looks busy
+    (two GIL-bound threads taking turns, or a CPU shared with another process).
+    """
     if p.thread_samples:
-        return sum(
-            1 for th in p.thread_samples if th.state == "R" or (th.cpu_pct or 0) >= t.busy_pct
-        )
-    return _busy_threads(p, t)
+        n = sum(1 for th in p.thread_samples if th.state == "R" or (th.cpu_pct or 0) >= t.busy_pct)
+    else:
+        n = _busy_threads(p, t)
+    uses = math.ceil((p.cpu_pct or 0.0) / 100 - 0.2)
+    waits = int((p.ctx_involuntary_per_s or 0.0) >= t.invol_per_s)
+    return max(n, uses, waits)
 
 
 def _groups(c: Context) -> list[tuple[tuple[int, ...], list[ProcessSample]]]:
-    """Busy pinned processes grouped by identical affinity (several engines on one CPU set)."""
+    """Pinned processes that want CPU, grouped by identical affinity (engines sharing CPUs).
+
+    A group counts when together they are busy, so two burners at 50 % each on
+    one CPU are seen, not only processes busy on their own.
+    """
     everything = set(c.busy)
     groups: dict[tuple[int, ...], list[ProcessSample]] = {}
-    for p in c.busy_procs():
+    for p in c.contenders():
         if p.kernel_thread or not p.affinity:
             continue
         allowed = tuple(x for x in p.affinity if x in c.busy)
         if allowed and not everything <= set(allowed):
             groups.setdefault(allowed, []).append(p)
+    groups = {k: v for k, v in groups.items() if sum(p.cpu_pct or 0.0 for p in v) >= c.t.busy_pct}
     # by pid, not by the frame's CPU order: the finding's key must not change when two
     # processes sharing CPUs swap places from one frame to the next
     return sorted(
@@ -125,3 +173,8 @@ def _nodes_text(nodes: Sequence[int]) -> str:
 
 def _plan(p: ProcessSample, cpus: Sequence[int], move: bool, target: str) -> PinPlan:
     return PinPlan(p.pid, p.start_time, tuple(sorted(cpus)), move, target)
+
+
+def member(p: ProcessSample, c: Context) -> Member:
+    """A process as a plan sees it: load, busy threads, memory per node, mask."""
+    return Member.of(p, c.t.busy_pct)

@@ -1,4 +1,4 @@
-"""The seven leak detectors: frames in, findings out (no I/O, no textual).
+"""The eight leak detectors: frames in, findings out (no I/O, no textual).
 
 Each looks at the newest frame (and, for wandering, the recent ones), and
 says what is leaking with the numbers that show it and, where one exists, a
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from numaview.diagnose.cache_detectors import cache_contention
 from numaview.diagnose.context import Context
 from numaview.diagnose.cpu_detectors import (
     idle_cores,
@@ -25,6 +26,7 @@ from numaview.diagnose.node_detectors import cross_node, node_memory_pressure, w
 __all__ = [
     "DETECTORS",
     "Context",
+    "cache_contention",
     "cross_node",
     "idle_cores",
     "node_memory_pressure",
@@ -43,4 +45,5 @@ DETECTORS: dict[str, Callable[[Context], list[Finding]]] = {
     "overlapping-affinity": overlapping_affinity,
     "node-memory-pressure": node_memory_pressure,
     "wandering": wandering,
+    "cache-contention": cache_contention,
 }

@@ -3,7 +3,9 @@
 A finding is raised only after its detector has reported it for
 ``raise_after_s`` of frames, and cleared only after ``clear_after_s``
 without it, so a load spike or one odd frame does not make the panel
-flicker. Pure: frames in, findings out, so it works the same on live frames,
+flicker. Raised findings about one cause are then merged into one (merge.py): the
+hysteresis is per detector finding, so a symptom coming and going never
+restarts the merged finding's timer. Pure: frames in, findings out, so it works the same on live frames,
 the simulation and (later) recordings.
 """
 
@@ -14,6 +16,7 @@ from dataclasses import replace
 
 from numaview.diagnose.detectors import DETECTORS, Context
 from numaview.diagnose.findings import Finding, Thresholds, _Tracked
+from numaview.diagnose.merge import merge
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
 
@@ -27,6 +30,7 @@ class Diagnoser:
         self._history: deque[Frame] = deque()
         self._tracked: dict[str, _Tracked] = {}
         self.ever: dict[str, Finding] = {}  # every finding raised so far, latest version
+        self._current: tuple[Finding, ...] = ()  # raised, merged: one per cause
 
     def update(self, frame: Frame) -> tuple[Finding, ...]:
         """Feed one frame; returns the raised findings, most severe first."""
@@ -54,16 +58,21 @@ class Diagnoser:
                     tr.finding = replace(f, since=tr.finding.since)  # keep when it was raised
                 else:
                     tr.finding = f
-                if tr.raised:
-                    self.ever[f.key] = tr.finding
         for key, tr in list(self._tracked.items()):
             if key in seen:
                 continue
             gone_for = now - tr.last_seen
             if not tr.raised or gone_for >= self.thresholds.clear_after_s:
                 del self._tracked[key]
-        return self.current()
+        raised = [tr.finding for tr in self._tracked.values() if tr.raised]
+        self._current = tuple(merge(raised, ctx))
+        for f in self._current:
+            self.ever[f.key] = f
+            for sym in f.symptoms:  # raised alone before, part of this cause now: once
+                if sym.key != f.key:
+                    self.ever.pop(sym.key, None)
+        return self._current
 
     def current(self) -> tuple[Finding, ...]:
-        raised = [tr.finding for tr in self._tracked.values() if tr.raised]
-        return tuple(sorted(raised, key=lambda f: f.rank, reverse=True))
+        """The raised findings, one per cause (merged), most severe first."""
+        return self._current

@@ -19,6 +19,7 @@ KINDS = (
     "overlapping-affinity",
     "node-memory-pressure",
     "wandering",
+    "cache-contention",
 )
 SEVERITIES = ("info", "warning", "critical")
 
@@ -45,6 +46,24 @@ class PinPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class Symptom:
+    """One detector's view of a cause, kept inside the merged finding (JSON keeps its kind)."""
+
+    kind: str
+    severity: str
+    key: str
+    evidence: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "key": self.key,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     kind: str
     severity: str
@@ -59,6 +78,13 @@ class Finding:
     fix: PinPlan | None = None
     since: float | None = None  # monotonic time it was raised
     score: float = 0.0  # within a severity, bigger first
+    plan: tuple[PinPlan, ...] = ()  # a fix that moves several processes as one (fix is None)
+    symptoms: tuple[Symptom, ...] = ()  # merged: every detector's evidence of this one cause
+
+    @property
+    def fixes(self) -> tuple[PinPlan, ...]:
+        """Every move the fix makes: the plan's, or the one pin's."""
+        return self.plan or (() if self.fix is None else (self.fix,))
 
     @property
     def rank(self) -> tuple[int, float]:
@@ -74,6 +100,8 @@ class Finding:
             "evidence": self.evidence,
             "explanation": self.explanation,
             "fix": None if self.fix is None else self.fix.to_dict(),
+            "plan": [p.to_dict() for p in self.plan],
+            "symptoms": [s.to_dict() for s in self.symptoms],
             "since": self.since,
         }
 

@@ -10,6 +10,7 @@ that has them.
 
 from __future__ import annotations
 
+from numaview.linux.fsroot import FsRoot
 from numaview.linux.sysfsreader import SysfsReader
 from numaview.model.cpuset import CpuList, parse_cpulist
 from numaview.model.topology import Allowed
@@ -38,10 +39,10 @@ class AllowedSteps(SysfsReader):
             cpus=cpus, mems=mems, cgroup=cgroup, cgroup_cpus=cg_cpus, cgroup_mems=cg_mems
         )
 
-    def _cpuset(self) -> tuple[str | None, CpuList | None, CpuList | None]:
-        """This process's cgroup and the effective cpuset of it (v1 or v2)."""
-        text = self.fs.read("proc/self/cgroup")
-        mountinfo = self.fs.read("proc/self/mountinfo")
+    def _cpuset(self, pid: int | str = "self") -> tuple[str | None, CpuList | None, CpuList | None]:
+        """A process's cgroup and the effective cpuset of it (v1 or v2); this one by default."""
+        text = self.fs.read(f"proc/{pid}/cgroup")
+        mountinfo = self.fs.read(f"proc/{pid}/mountinfo")
         if text is None or mountinfo is None:
             return None, None, None
         v1_path = v2_path = None
@@ -102,3 +103,13 @@ class AllowedSteps(SysfsReader):
             if not parts:
                 return None
             parts.pop()
+
+
+def cgroup_cpuset(fs: FsRoot, pid: int) -> tuple[CpuList | None, CpuList | None]:
+    """The CPUs and memory nodes process ``pid``'s cgroup allows (None: unknown or no limit).
+
+    A plan checks a share against this before anything moves: the kernel would
+    refuse it (EINVAL) or narrow it silently.
+    """
+    _, cpus, mems = AllowedSteps(fs)._cpuset(pid)
+    return cpus, mems

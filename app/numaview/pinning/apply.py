@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from numaview.linux import proc
+from numaview.linux.allowed import cgroup_cpuset
 from numaview.linux.errors import AccessDenied, ProcError, ProcessGone
 from numaview.linux.fsroot import FsRoot
 from numaview.linux.procparse import PF_KTHREAD
@@ -350,6 +351,15 @@ class LivePinner:
 
     # -- memory ------------------------------------------------------------------------
 
+    def cpuset(self, pid: int) -> tuple[int, ...] | None:
+        """The CPUs its cgroup allows (None: unknown or not limited): a plan checks it first."""
+        return cgroup_cpuset(self._fs, pid)[0]
+
+    def move_memory(self, pid: int, nodes: tuple[int, ...], dry_run: bool = False) -> MemoryMove:
+        """Its pages to ``nodes`` (a plan moves memory once every CPU pin held)."""
+        with pin_errors():
+            return self._move_memory(pid, tuple(nodes), dry_run)
+
     def _numa_bytes(self, pid: int) -> dict[int, int] | None:
         try:
             return proc.numa_maps(self._fs, pid)[0]
@@ -389,3 +399,9 @@ class Pinner(Protocol):
     def apply(
         self, pid: int, target: Target, move_memory: bool = False, dry_run: bool = False
     ) -> PinEvent: ...
+
+    def cpuset(self, pid: int) -> tuple[int, ...] | None: ...
+
+    def move_memory(
+        self, pid: int, nodes: tuple[int, ...], dry_run: bool = False
+    ) -> MemoryMove: ...

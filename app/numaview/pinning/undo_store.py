@@ -27,6 +27,7 @@ from numaview.pinning.plan import PinError
 
 FORMAT = 1
 _NAME = re.compile(r"^undo-(\d+)-(\d+)\.json$")
+_PLAN = re.compile(r"^plan-(\d+)\.json$")
 
 Masks = dict[int, tuple[int, ...]]  # tid -> the CPUs it had before the pin
 
@@ -168,3 +169,67 @@ class UndoStore:
         except ProcError:
             return True  # cannot tell: keep it
         return start_text(st) == start
+
+    # -- plans: which processes one ``numaview plan --undo`` restores --------------------
+
+    def push_plan(self, label: str, members: list[tuple[int, str, str, tuple[int, ...]]]) -> str:
+        """Save a plan's members (pid, start, name, memory home); their masks are in their files."""
+        self._private_dir()
+        path = os.path.join(self.directory, f"plan-{time.time_ns()}.json")
+        data = {
+            "format": FORMAT,
+            "boot_id": self._boot_id(),
+            "saved": time.time(),
+            "label": label,
+            "members": [
+                {"pid": pid, "starttime": start, "name": name, "memory_home": list(home)}
+                for pid, start, name, home in members
+            ],
+        }
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f)
+        except OSError as exc:
+            raise PinError(
+                f"cannot save plan file {path}: {exc.strerror or exc}", "failed"
+            ) from None
+        return path
+
+    def last_plan(self) -> tuple[str, str, list[tuple[int, str, str, tuple[int, ...]]]] | None:
+        """The newest saved plan: (its file, label, members), or None (none, or before a reboot)."""
+        try:
+            names = sorted(
+                (n for n in os.listdir(self.directory) if _PLAN.match(n)),
+                key=lambda n: int(_PLAN.match(n).group(1)),  # type: ignore[union-attr]
+            )
+        except OSError:
+            return None
+        boot = self._boot_id()
+        for fname in reversed(names):
+            path = os.path.join(self.directory, fname)
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+                with os.fdopen(fd) as f:
+                    data = json.load(f)
+                if data["format"] != FORMAT:
+                    raise ValueError("another format")
+                members = [
+                    (int(m["pid"]), str(m["starttime"]), str(m["name"]),
+                     tuple(int(n) for n in m["memory_home"]))
+                    for m in data["members"]
+                ]  # fmt: skip
+            except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise PinError(
+                    f"plan file {path} is damaged ({exc}); remove it to start over", "failed"
+                ) from None
+            if boot and data.get("boot_id") and data["boot_id"] != boot:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)  # from before a reboot: those processes are gone
+                continue
+            return path, str(data.get("label", "plan")), members
+        return None
+
+    def drop_plan(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)

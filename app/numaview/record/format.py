@@ -40,7 +40,7 @@ LZMA_TAG = b"L"
 LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 0}]
 LZMA_FROM_BYTES = 32 * 1024  # below this much JSON, LZMA2 loses to zlib (measured)
 PAGE_SIZE = 65536  # SQLite's largest: frames pack without half-empty overflow pages
-EVENT_KINDS = ("pin", "mark", "sampler-error", "finding", "compare")
+EVENT_KINDS = ("pin", "mark", "sampler-error", "finding", "compare", "plan")
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

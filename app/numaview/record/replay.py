@@ -23,7 +23,7 @@ from numaview.record.reader import Event, Reader
 
 SPEEDS = (1.0, 2.0, 10.0, 60.0)
 REFILL_S = 300.0  # history refilled on a seek: the charts' window, not the hour the ring holds
-NAV_EVENTS = ("pin", "mark", "sampler-error")  # what n/N jump between
+NAV_EVENTS = ("pin", "plan", "mark", "sampler-error")  # what n/N jump between
 
 
 def parse_when(text: str, first_time: float) -> float:

@@ -157,7 +157,7 @@ def run(
 
 
 def _pids(f: Finding) -> tuple[int, ...]:
-    return f.pids if f.fix is None else (*f.pids, f.fix.pid)
+    return (*f.pids, *(p.pid for p in f.fixes))
 
 
 def to_json(
@@ -233,10 +233,7 @@ def _place(cpus: Sequence[int], topo: Topology) -> str:
     return ""
 
 
-def fix_text(plan: PinPlan | None, topo: Topology, names: Mapping[int, str]) -> str:
-    """One sentence a person can act on (or ``numactl``/``taskset`` by hand)."""
-    if plan is None:
-        return "fix: none"
+def _move_text(plan: PinPlan, topo: Topology, names: Mapping[int, str]) -> str:
     name = names.get(plan.pid)
     who = f"pid {plan.pid}" + (f" ({name})" if name else "")
     where = _place(plan.cpus, topo)
@@ -246,7 +243,22 @@ def fix_text(plan: PinPlan | None, topo: Topology, names: Mapping[int, str]) -> 
         if plan.target and not plan.target.startswith(("node ", "nodes ")):
             where += f" ({plan.target})"
     memory = "memory moves with it" if plan.move_memory else "memory stays"
-    return f"fix: move {who} to {where}, {memory}"
+    return f"{who} to {where}, {memory}"
+
+
+def fix_text(
+    plan: PinPlan | None,
+    topo: Topology,
+    names: Mapping[int, str],
+    group: Sequence[PinPlan] = (),
+) -> str:
+    """One sentence a person can act on (or ``numactl``/``taskset`` by hand)."""
+    if group:
+        moves = "; ".join(_move_text(p, topo, names) for p in group)
+        return f"fix: plan, applied as one: move {moves}"
+    if plan is None:
+        return "fix: none"
+    return f"fix: move {_move_text(plan, topo, names)}"
 
 
 def _wrap(text: str, first: str, rest: str) -> list[str]:
@@ -271,9 +283,12 @@ def _status(f: Finding, log: RunLog) -> str:
 def render_finding(f: Finding, log: RunLog, topo: Topology) -> list[str]:
     """``[critical] cross-node  evidence``, then why, when, and the fix, indented."""
     lines = _wrap(f"[{f.severity}] {f.kind}  {f.evidence}", "", MORE)
+    for s in f.symptoms:  # the other detectors' view of the same cause
+        if s.key != f.key:
+            lines += _wrap(f"also {s.kind}: {s.evidence}", INDENT, INDENT + INDENT)
     lines += _wrap(f.explanation, INDENT, INDENT)
     lines.append(INDENT + _status(f, log))
-    lines += _wrap(fix_text(f.fix, topo, log.names), INDENT, INDENT + "     ")
+    lines += _wrap(fix_text(f.fix, topo, log.names, f.plan), INDENT, INDENT + "     ")
     return lines
 
 

@@ -19,6 +19,7 @@ from numaview.pinning.plan import Target
 
 if TYPE_CHECKING:
     from numaview.pinning.apply import PinEvent
+    from numaview.pinning.group import Move, PlanEvent
 
 MAX_EVENTS = 64  # a bundle carries the newest events; the UI shows those it has not seen
 
@@ -32,12 +33,13 @@ class Event:
     """
 
     id: int
-    kind: str  # pin, pin-failed, mark, recording, recording-error, replay
+    kind: str  # pin, plan, pin-failed, plan-failed, mark, recording, recording-error, replay
     text: str  # one line for the user
     title: str = ""
     severity: str = "information"  # information, warning, error (Textual's notify)
     mono: float | None = None  # the frame on screen when it happened
     pin: PinEvent | None = None
+    plan: PlanEvent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class Bundle:
     jumped: bool = False  # the frame is not the one after the last bundle's (a seek)
     comparisons: tuple[Comparison, ...] = ()  # before/after each pin, newest last
     measuring: tuple[Measuring, ...] = ()  # pins whose after-window is still open
+    plans: tuple[str, ...] = ()  # applied plans one undo each takes back, newest last
 
     def new_events(self, seen: int) -> list[Event]:
         """Events with an id above ``seen``: what a UI that saw up to ``seen`` has to show."""
@@ -87,6 +90,21 @@ class PinRequest:
     target: Target
     move_memory: bool = False
     reply: Callable[[PinEvent | None, str | None], None] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """Apply several pins as one (``moves``), or undo the newest plan (``moves`` empty)."""
+
+    moves: tuple[Move, ...]
+    label: str
+    reply: Callable[[PlanEvent | None, str | None], None] | None = field(
+        default=None, compare=False
+    )
+
+    @property
+    def undo(self) -> bool:
+        return not self.moves
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,4 +131,4 @@ class ReplayRequest:
     arg: Any = None
 
 
-Request = PinRequest | MarkRequest | StartRecording | StopRecording | ReplayRequest
+Request = PinRequest | PlanRequest | MarkRequest | StartRecording | StopRecording | ReplayRequest

@@ -30,14 +30,16 @@ from numaview.model.frame import Frame
 from numaview.model.ring import RingBuffer, capacity_for
 from numaview.model.workload import Comparison
 from numaview.pinning.apply import PinEvent, Pinner
-from numaview.pinning.plan import PinError
+from numaview.pinning.group import Member, PlanEvent
 from numaview.record.format import RecordingError
+from numaview.stream.actions import ActionsMixin
 from numaview.stream.bundle import (
     MAX_EVENTS,
     Bundle,
     Event,
     MarkRequest,
     PinRequest,
+    PlanRequest,
     ReplayRequest,
     Request,
     StartRecording,
@@ -71,7 +73,7 @@ class _FrameItem:
 _STOP = object()
 
 
-class Monitor:
+class Monitor(ActionsMixin):
     def __init__(
         self,
         source: FrameSource,
@@ -101,6 +103,7 @@ class Monitor:
             events = self.replay.source.events
             self.recorded = RecordedMeasures([e.data for e in events if e.kind == "compare"])
         self.recording: Recording | None = None
+        self.plans: list[tuple[str, tuple[Member, ...]]] = []  # applied plans, for undo
         self.findings: tuple[Finding, ...] = ()
         self.frame: Frame | None = None  # the newest frame processed
         self.latest: Bundle | None = None
@@ -211,6 +214,8 @@ class Monitor:
             item()
         elif isinstance(item, PinRequest):
             self._pin(item)
+        elif isinstance(item, PlanRequest):
+            self._plan(item)
         elif isinstance(item, MarkRequest):
             self._mark(item.note)
         elif isinstance(item, StartRecording):
@@ -281,6 +286,7 @@ class Monitor:
             jumped=jumped,
             comparisons=comparisons,
             measuring=measuring,
+            plans=tuple(label for label, _ in self.plans),
         )
         self.latest = bundle
         sink = self._on_bundle
@@ -298,50 +304,15 @@ class Monitor:
         title: str = "",
         severity: str = "information",
         pin: PinEvent | None = None,
+        plan: PlanEvent | None = None,
     ) -> Event:
         self._event_id += 1
         mono = self.frame.mono if self.frame is not None else None
-        e = Event(self._event_id, kind, text, title, severity, mono, pin)
+        e = Event(self._event_id, kind, text, title, severity, mono, pin, plan)
         self._events.append(e)
         return e
 
     # -- requests -------------------------------------------------------------------------
-
-    def _pin(self, req: PinRequest) -> None:
-        if self.pinner is None:
-            self.event("pin-failed", "re-pinning is not available here", "not pinned", "warning")
-            if req.reply is not None:
-                req.reply(None, "re-pinning is not available here")
-            self.publish()
-            return
-        try:
-            event = self.pinner.apply(req.pid, req.target, req.move_memory)
-        except PinError as exc:
-            if req.reply is not None:
-                req.reply(None, str(exc))
-            self.publish()
-            return
-        # An idle process's new mask shows at the next tick, not on its rotation turn.
-        self.source.reread(event.pid)
-        mono = self.frame.mono if self.frame is not None else self.clock()
-        self._record_pin(event, mono)
-        e = self.event(
-            "pin", event.summary(), "undo" if event.undo else "pinned", "information", pin=event
-        )
-        if self.frame is not None and self.frame.workload:
-            self.measures.pinned(event.summary(), mono, e.id)
-        if req.reply is not None:
-            req.reply(event, None)
-        self.publish()
-
-    def _record_pin(self, event: PinEvent, mono: float) -> None:
-        rec = self.recording
-        if rec is None:
-            return
-        try:
-            rec.add_pin(event, mono)
-        except RecordingError as exc:
-            self._recording_failed(exc)
 
     def _measure(self, frame: Frame) -> None:
         for c in self.measures.update(frame, self.ring.window(self.measures.windows.span_s + 5)):

@@ -16,6 +16,7 @@ from numaview.diagnose.findings import Finding
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
 from numaview.pinning.apply import PinEvent
+from numaview.pinning.group import PlanEvent
 from numaview.record.writer import Writer
 from numaview.stream.bundle import RecordingState
 
@@ -55,6 +56,9 @@ class Recording:
 
     def add_pin(self, event: PinEvent, mono: float) -> None:
         self.writer.add_event("pin", mono, event.to_dict(), when=event.time)
+
+    def add_plan(self, event: PlanEvent, mono: float) -> None:
+        self.writer.add_event("plan", mono, event.to_dict(), when=event.time)
 
     def add_event(self, kind: str, mono: float, data: dict[str, Any]) -> None:
         self.writer.add_event(kind, mono, data)

@@ -1,0 +1,434 @@
+"""Dividing a machine between several processes: one node, L3 domain or package each, or equal shares of whole cores.
+
+Pure (model only): the plan dialog, ``numaview plan`` and the detectors that
+propose "separate these" all compute the same partition from the topology
+and what the processes use now. Shares are always whole cores, so two
+processes never get the two hardware threads of one core; housekeeping
+cores (the first ones, CPU 0's core first, as isolcpus setups keep them)
+stay out of every share. A process keeps the domain where most of its
+memory is when the greedy order gives it that choice (the biggest memory
+chooses first: it is the costliest to move), else where its threads are
+allowed now. A share its cgroup cpuset forbids is refused, never silently
+narrowed, so the caller shows the refusal and applies nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from numaview.model.cpuset import format_cpulist
+from numaview.model.frame import ProcessSample
+from numaview.model.topology import Topology
+
+STRATEGIES: dict[str, str] = {
+    "node": "one NUMA node each",
+    "l3": "one L3 domain each",
+    "package": "one package each",
+    "cores": "equal shares of whole cores",
+}
+
+
+class PartitionError(ValueError):
+    """A partition that cannot be made at all; one line a user can act on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One process to place, with what the partition weighs: load, memory, current mask."""
+
+    pid: int
+    start_time: float
+    name: str
+    cpu_pct: float | None = None
+    busy_threads: int = 1
+    mem_by_node: Mapping[int, int] | None = None
+    affinity: tuple[int, ...] | None = None
+    allowed: tuple[int, ...] | None = None  # its cgroup cpuset's CPUs (None: unknown)
+    user: str | None = None
+
+    @classmethod
+    def of(
+        cls, p: ProcessSample, busy_pct: float = 50.0, allowed: tuple[int, ...] | None = None
+    ) -> Member:
+        """A sampled process as a plan weighs it; ``allowed``: its cgroup cpuset, if read."""
+        if p.thread_samples:
+            busy = sum(1 for th in p.thread_samples if (th.cpu_pct or 0.0) >= busy_pct)
+        else:
+            busy = math.ceil((p.cpu_pct or 0.0) / 100 - 0.2)
+        return cls(
+            p.pid,
+            p.start_time,
+            p.name,
+            p.cpu_pct,
+            max(1, busy),
+            p.mem_by_node_bytes,
+            p.affinity,
+            allowed,
+            p.user,
+        )
+
+    @property
+    def home(self) -> int | None:
+        """The node holding most of its memory (None: unknown or none)."""
+        mem = {n: b for n, b in (self.mem_by_node or {}).items() if b > 0}
+        return max(sorted(mem), key=lambda n: mem[n]) if mem else None
+
+    @property
+    def mem_total(self) -> int:
+        return sum((self.mem_by_node or {}).values())
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """What one process gets: its CPUs, where they are, and the memory that moves (or not)."""
+
+    pid: int
+    start_time: float
+    name: str
+    cpus: tuple[int, ...]
+    nodes: tuple[int, ...]
+    domain: str  # "node 1", "L3 3", "package 0", "cores"
+    whole: bool  # the whole domain (else a share of its cores)
+    move_memory: bool
+    off_bytes: int | None  # its memory not on ``nodes`` (None: unknown)
+    stays: bool  # its affinity is already exactly this
+    crowded: bool  # more busy threads than CPUs in the share
+    n_cores: int = 0  # whole cores in it
+
+    @property
+    def label(self) -> str:
+        """How a person names the target: ``node 1``, ``2 cores of L3 3``, ``4 cores``."""
+        if self.whole and self.domain != "cores":
+            return self.domain
+        cores = self.n_cores or len(self.cpus)
+        word = "core" if cores == 1 else "cores"
+        return f"{cores} {word}" + ("" if self.domain == "cores" else f" of {self.domain}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pid": self.pid,
+            "start_time": self.start_time,
+            "name": self.name,
+            "cpus": list(self.cpus),
+            "cpulist": format_cpulist(self.cpus),
+            "nodes": list(self.nodes),
+            "target": self.label,
+            "move_memory": self.move_memory,
+            "memory_off_target_bytes": self.off_bytes,
+            "stays": self.stays,
+            "crowded": self.crowded,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    pid: int
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "name": self.name, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    strategy: str
+    shares: tuple[Share, ...]
+    refused: tuple[Refusal, ...]
+    housekeeping: tuple[int, ...]  # CPUs kept free
+    move_memory: bool
+
+    @property
+    def ok(self) -> bool:
+        """Nothing refused: it can be applied as a whole."""
+        return not self.refused and bool(self.shares)
+
+    @property
+    def moves(self) -> tuple[Share, ...]:
+        """The shares that change something (a process already there is left alone)."""
+        return tuple(
+            s for s in self.shares if not s.stays or (s.move_memory and (s.off_bytes or 0) > 0)
+        )
+
+    @property
+    def label(self) -> str:
+        text = STRATEGIES[self.strategy]
+        n = len(self.housekeeping)
+        if n:
+            text += f", CPUs {format_cpulist(self.housekeeping)} kept free"
+        return text + (", memory moved along" if self.move_memory else "")
+
+    def share(self, pid: int) -> Share | None:
+        return next((s for s in self.shares if s.pid == pid), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "label": self.label,
+            "housekeeping": format_cpulist(self.housekeeping),
+            "move_memory": self.move_memory,
+            "ok": self.ok,
+            "shares": [s.to_dict() for s in self.shares],
+            "refused": [r.to_dict() for r in self.refused],
+        }
+
+
+@dataclass(slots=True)
+class _Domain:
+    label: str
+    cores: list[tuple[int, ...]]
+    quota: int = 0
+    members: list[Member] | None = None
+
+    @property
+    def cpus(self) -> set[int]:
+        return {c for core in self.cores for c in core}
+
+
+def whole_cores(topo: Topology, pool: Sequence[int] | None = None) -> list[tuple[int, ...]]:
+    """Online CPUs grouped by physical core, ordered by node, L3 domain and first CPU."""
+    usable = set(topo.online_cpus) if pool is None else set(pool) & set(topo.online_cpus)
+    node_of = {c.id: c.node for c in topo.cpus}
+    l3_of = {c: i for i, cache in enumerate(topo.l3) for c in cache.cpus}
+    seen: set[int] = set()
+    cores: list[tuple[int, ...]] = []
+    for core in topo.cores:
+        cpus = tuple(sorted(c for c in core.cpus if c in usable))
+        if cpus:
+            cores.append(cpus)
+            seen.update(cpus)
+    cores += [(c,) for c in sorted(usable - seen)]  # no core information: a CPU each
+
+    def order(core: tuple[int, ...]) -> tuple[int, int, int]:
+        first = core[0]
+        node = node_of.get(first)
+        return (-1 if node is None else node, l3_of.get(first, -1), first)
+
+    return sorted(cores, key=order)
+
+
+def _domains(topo: Topology, cores: list[tuple[int, ...]], strategy: str) -> list[_Domain]:
+    if strategy == "cores":
+        return [_Domain("cores", list(cores))]
+    if strategy == "l3" and not topo.l3:
+        raise PartitionError("no L3 information on this machine: divide by node or by cores")
+    key: dict[int, tuple[int, str]] = {}
+    for c in topo.cpus:
+        if strategy == "node" and c.node is not None:
+            key[c.id] = (c.node, f"node {c.node}")
+        elif strategy == "package" and c.package is not None:
+            key[c.id] = (c.package, f"package {c.package}")
+    if strategy == "l3":
+        for cache in topo.l3:
+            for cpu in cache.cpus:
+                key[cpu] = (cache.id, f"L3 {cache.id}")
+    groups: dict[tuple[int, str], list[tuple[int, ...]]] = {}
+    for core in cores:
+        k = key.get(core[0])
+        if k is None:
+            raise PartitionError(f"CPU {core[0]} has no {strategy} in the topology")
+        groups.setdefault(k, []).append(core)
+    return [_Domain(label, cs) for (_, label), cs in sorted(groups.items())]
+
+
+def _quotas(domains: list[_Domain], n: int) -> None:
+    """How many processes each domain takes: one each while there are domains, else by cores."""
+    if n <= len(domains):
+        for d in domains:
+            d.quota = 1
+        return
+    total = sum(len(d.cores) for d in domains)
+    raw = [n * len(d.cores) / total for d in domains]
+    for d, r in zip(domains, raw, strict=True):
+        d.quota = min(len(d.cores), math.floor(r))
+    left = n - sum(d.quota for d in domains)
+    order = sorted(range(len(domains)), key=lambda i: (-(raw[i] - math.floor(raw[i])), i))
+    while left > 0:
+        grew = False
+        for i in order:
+            d = domains[i]
+            if left and d.quota < len(d.cores):
+                d.quota += 1
+                left -= 1
+                grew = True
+        if not grew:
+            raise PartitionError(f"{n} processes do not fit in {total} whole cores")
+
+
+def _score(m: Member, d: _Domain, node_of: Mapping[int, int | None]) -> tuple[int, int, int]:
+    cpus = d.cpus
+    nodes = {node_of.get(c) for c in cpus}
+    allowed = m.allowed is None or cpus <= set(m.allowed)
+    mem = sum(b for n, b in (m.mem_by_node or {}).items() if n in nodes)
+    here = len(cpus & set(m.affinity or ()))
+    return (int(allowed), mem, here)
+
+
+def partition(
+    topo: Topology,
+    members: Sequence[Member],
+    strategy: str,
+    *,
+    housekeeping: int = 0,
+    move_memory: bool = False,
+    pool: Sequence[int] | None = None,
+) -> Partition:
+    """Each member's share of ``pool`` (default: every online CPU), by ``strategy``."""
+    if strategy not in STRATEGIES:
+        raise PartitionError(f"no strategy {strategy!r} (one of: {', '.join(STRATEGIES)})")
+    if not members:
+        raise PartitionError("no processes to divide the machine between")
+    if len({m.pid for m in members}) != len(members):
+        raise PartitionError("a process is listed twice")
+    if housekeeping < 0:
+        raise PartitionError("housekeeping cores cannot be negative")
+    cores = whole_cores(topo, pool)
+    if housekeeping >= len(cores):
+        raise PartitionError(
+            f"{housekeeping} housekeeping cores leave none of the {len(cores)} cores to share"
+        )
+    kept = sorted(c for core in cores[:housekeeping] for c in core)
+    cores = cores[housekeeping:]
+    if len(members) > len(cores):
+        raise PartitionError(
+            f"{len(members)} processes and {len(cores)} whole cores: each needs one at least"
+        )
+    node_of = {c.id: c.node for c in topo.cpus}
+    placed = (
+        _equal(cores, members, node_of)
+        if strategy == "cores"
+        else _by_domain(_domains(topo, cores, strategy), members, node_of)
+    )
+    shares: list[Share] = []
+    refused: list[Refusal] = []
+    for m, cpus, n_cores, d in placed:
+        share = _share(m, cpus, d, node_of, move_memory, n_cores)
+        shares.append(share)
+        if m.allowed is not None and not set(cpus) <= set(m.allowed):
+            refused.append(
+                Refusal(
+                    m.pid,
+                    m.name,
+                    f"its cgroup cpuset allows CPUs {format_cpulist(m.allowed)} only;"
+                    f" {share.label} (CPUs {format_cpulist(cpus)}) is outside it",
+                )
+            )
+    order = {m.pid: i for i, m in enumerate(members)}
+    shares.sort(key=lambda s: order[s.pid])
+    refused.sort(key=lambda r: order[r.pid])
+    return Partition(strategy, tuple(shares), tuple(refused), tuple(kept), move_memory)
+
+
+Placed = list[tuple[Member, tuple[int, ...], int, "_Domain"]]
+
+
+def _by_domain(
+    domains: list[_Domain], members: Sequence[Member], node_of: Mapping[int, int | None]
+) -> Placed:
+    _quotas(domains, len(members))
+    for d in domains:
+        d.members = []
+    # a process its cpuset confines chooses first (it has the fewest choices), then the
+    # biggest memory (costliest to move), then the busiest
+    order = sorted(
+        members, key=lambda m: (m.allowed is None, -m.mem_total, -(m.cpu_pct or 0.0), m.pid)
+    )
+    for m in order:
+        free = [d for d in domains if d.members is not None and len(d.members) < d.quota]
+        best = max(free, key=lambda d: _score(m, d, node_of))  # ties: the first domain
+        assert best.members is not None
+        best.members.append(m)
+    return [(m, cpus, n, d) for d in domains for m, cpus, n in _split(d)]
+
+
+def _equal(
+    cores: list[tuple[int, ...]], members: Sequence[Member], node_of: Mapping[int, int | None]
+) -> Placed:
+    """The same number of whole cores each, inside one node where one has room for it.
+
+    Cores left over by the division stay free rather than making one share bigger.
+    """
+    size = len(cores) // len(members)
+    free: dict[int, list[tuple[int, ...]]] = {}
+    for core in cores:
+        node = node_of.get(core[0])
+        free.setdefault(-1 if node is None else node, []).append(core)
+    out: Placed = []
+    order = sorted(
+        members,
+        key=lambda m: (-m.mem_total, min(m.affinity or (1 << 30,)), m.pid),
+    )  # the biggest memory chooses first; else whoever is on the lowest CPUs keeps them
+    for m in order:
+        roomy = [n for n, cs in free.items() if len(cs) >= size]
+        if roomy:  # its memory's node if it has room, else the node with most room
+            node = m.home if m.home in roomy else max(roomy, key=lambda n: (len(free[n]), -n))
+            take, free[node] = free[node][:size], free[node][size:]
+        else:  # no node has room for a whole share: across nodes, in order
+            take = []
+            for n in sorted(free):
+                need = size - len(take)
+                take += free[n][:need]
+                free[n] = free[n][need:]
+        cpus = tuple(sorted(c for core in take for c in core))
+        out.append((m, cpus, size, _Domain("cores", take, members=[m, *members])))
+    return out
+
+
+def _split(d: _Domain) -> list[tuple[Member, tuple[int, ...], int]]:
+    """The domain's cores in contiguous runs, one per member: equal, the busiest get the rest."""
+    members = d.members or []
+    if not members:
+        return []
+    k, n = len(members), len(d.cores)
+    size, extra = divmod(n, k)
+    busiest = sorted(members, key=lambda m: (-(m.cpu_pct or 0.0), m.pid))[:extra]
+    # in CPU order: a process keeps the low CPUs it is on, memory homes follow node order
+    placed = sorted(
+        members,
+        key=lambda m: (
+            m.home if m.home is not None else 1 << 30,
+            min((c for c in m.affinity or () if c in d.cpus), default=1 << 30),
+            m.pid,
+        ),
+    )
+    out: list[tuple[Member, tuple[int, ...], int]] = []
+    at = 0
+    for m in placed:
+        take = size + (m in busiest)
+        cpus = tuple(sorted(c for core in d.cores[at : at + take] for c in core))
+        at += take
+        out.append((m, cpus, take))
+    return out
+
+
+def _share(
+    m: Member,
+    cpus: tuple[int, ...],
+    d: _Domain,
+    node_of: Mapping[int, int | None],
+    move_memory: bool,
+    n_cores: int,
+) -> Share:
+    nodes = tuple(sorted({n for c in cpus if (n := node_of.get(c)) is not None}))
+    off = (
+        None
+        if m.mem_by_node is None
+        else sum(b for n, b in m.mem_by_node.items() if n not in nodes)
+    )
+    return Share(
+        pid=m.pid,
+        start_time=m.start_time,
+        name=m.name,
+        cpus=cpus,
+        nodes=nodes,
+        domain=d.label,
+        whole=len(d.members or ()) == 1,
+        move_memory=move_memory,
+        off_bytes=off,
+        stays=m.affinity is not None and tuple(sorted(m.affinity)) == cpus,
+        crowded=m.busy_threads > len(cpus),
+        n_cores=n_cores,
+    )
