@@ -90,6 +90,9 @@ def cache_contention(c: Context) -> list[Finding]:
         if not idle:
             continue
         near = [d for d in idle if set(d.nodes) & set(cache.nodes)] or idle
+        cores = {c.siblings.get(x, (x,)) for x in cache.cpus if x in c.busy}
+        if sum(n for _, n in parties) * 2 <= len(cores):
+            continue  # their busy threads fill half its cores or less: room for both
         if len(procs) >= 2:
             out.append(_shared(c, cache, procs, dict((p.pid, n) for p, n in parties), near))
         else:

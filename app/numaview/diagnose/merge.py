@@ -8,8 +8,9 @@ them, which lists every detector's evidence as a symptom (kind kept); a
 finding about no process (the machine's run queue, a hot node next to a
 cold one, a node's remote allocations) joins the process finding it
 explains. The merged finding gets one fix: for several processes sharing
-CPUs, a plan that separates them over their CPUs and the idle ones next to
-them (whole cores, memory's node first); for a process filling a node, the
+CPUs, one stays and the others move to idle whole cores of their own (on
+their memory's node first, as many as they have threads that want to run);
+for a process filling a node, the
 move of it and its memory to a roomy node; else its most severe member's fix.
 Last, fixes are made consistent: a process moved by one finding's fix is
 not moved again by a lesser one, and two fixes never hand the same idle
@@ -21,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from numaview.diagnose.context import Context, member
+from numaview.diagnose.context import Context, _runnable
 from numaview.diagnose.findings import SEVERITIES, Finding, PinPlan, Symptom
-from numaview.model.partition import PartitionError, partition
+from numaview.model.frame import ProcessSample
 
 CPU_KINDS = ("oversubscription", "idle-cores", "overlapping-affinity", "smt-contention")
 # which kind names the merged finding when severities tie: the most specific cause first
@@ -133,34 +134,92 @@ def _merge(group: list[Finding], c: Context | None) -> Finding:
     )
 
 
-def _separate(c: Context, pids: Sequence[int], group: list[Finding]) -> tuple[PinPlan, ...] | None:
-    """Equal shares of whole cores for each process over the CPUs they hold and the idle ones.
+def _home(p: ProcessSample) -> int | None:
+    mem = {n: b for n, b in (p.mem_by_node_bytes or {}).items() if b > 0}
+    return max(sorted(mem), key=lambda n: mem[n]) if mem else None
 
-    None when they cannot be separated (fewer cores than processes); an empty
-    plan never replaces a member's fix.
+
+def _separate(c: Context, pids: Sequence[int], group: list[Finding]) -> tuple[PinPlan, ...] | None:
+    """Several processes crowding the same CPUs: one stays, the others get idle cores of their own.
+
+    The one that stays is the biggest memory already running where its memory
+    is (or of unknown memory); it is widened when it alone has more threads
+    that want to run than CPUs, onto the cores the others leave and idle ones.
+    Each other process gets whole idle cores, on its memory's node first, as
+    many CPUs as it has threads that want to run. None: not enough idle cores.
     """
     procs = [p for p in (c.frame.process(pid) for pid in pids) if p is not None]
     if len(procs) < 2:
         return None
-    everything = set(c.busy)
-    held = {x for p in procs for x in p.last_cpus} | {
-        x for p in procs if p.affinity and not everything <= set(p.affinity) for x in p.affinity
-    }
-    nodes = {c.node_of[x] for x in held if x in c.node_of}
-    near = [x for n in sorted(nodes) for x in c.node_cpus.get(n, ())]
-    idle = set(c.idle([x for x in near if x not in held])) or set(
-        c.idle([x for x in everything if x not in held])
+
+    def settled(p: ProcessSample) -> bool:
+        home = _home(p)
+        return home is None or home in p.nodes_running
+
+    by_size = sorted(
+        procs, key=lambda p: (not settled(p), -sum((p.mem_by_node_bytes or {}).values()), p.pid)
     )
-    pool = sorted((held | idle) & everything)
-    try:
-        part = partition(c.topo, [member(p, c) for p in procs], "cores", pool=pool)
-    except PartitionError:
-        return None
-    moves = tuple(
-        PinPlan(s.pid, s.start_time, s.cpus, False, f"{s.label}, idle now" if not s.stays else "")
-        for s in part.moves
-    )
-    return moves or None
+    stay, movers = by_size[0], sorted(by_size[1:], key=lambda p: p.pid)
+    held = {x for p in procs for x in p.last_cpus} | {x for p in procs for x in p.affinity or ()}
+    nodes = sorted({c.node_of[x] for x in held if x in c.node_of})
+    taken: set[int] = set()
+    moves = []
+    for p in movers:
+        home = _home(p)
+        order = [
+            n
+            for n in dict.fromkeys(([home] if home is not None else []) + nodes)
+            if n in c.node_cpus
+        ]
+        cores = [core for n in order for core in c.idle_cores(c.node_cpus[n])]
+        cores += c.idle_cores(list(c.busy))
+        got = _take(cores, max(1, _runnable(p, c.t)), held | taken)
+        if got is None:
+            return None
+        taken.update(got)
+        moves.append(PinPlan(p.pid, p.start_time, got, False, f"{len(got)} idle CPUs, whole cores"))
+    mine = tuple(sorted(x for x in stay.affinity or () if x in c.busy))
+    need = _runnable(stay, c.t) - len(mine)
+    if mine and need > 0:  # crowded on its own too: the cores the others leave, then idle ones
+        left = {x for p in movers for x in p.last_cpus} - set(mine)
+        free = [
+            c.siblings.get(x, (x,))
+            for x in sorted(left)
+            if c.node_of.get(x) in {c.node_of.get(m) for m in mine}
+        ]
+        free += c.idle_cores([x for n in nodes for x in c.node_cpus.get(n, ())])
+        extra = _take(free, need, taken | set(mine), own=frozenset(mine))
+        if extra is not None:
+            cpus = tuple(sorted(set(mine) | set(extra)))
+            moves.insert(
+                0,
+                PinPlan(
+                    stay.pid,
+                    stay.start_time,
+                    cpus,
+                    False,
+                    f"{len(cpus)} CPUs, the others' and idle ones",
+                ),
+            )
+    return tuple(moves) or None
+
+
+def _take(
+    cores: Sequence[tuple[int, ...]], need: int, avoid: set[int], own: frozenset[int] = frozenset()
+) -> tuple[int, ...] | None:
+    """Whole cores, in order, until ``need`` CPUs (None: not enough).
+
+    A core with a CPU in ``avoid`` is skipped unless that CPU is the process's
+    ``own``: two processes never get the two hardware threads of one core.
+    """
+    got: list[int] = []
+    for core in dict.fromkeys(cores):
+        if len(got) >= need:
+            break
+        free = [x for x in core if x not in avoid and x not in got]
+        if free and all(x in free or x in own for x in core):
+            got.extend(free)
+    return tuple(sorted(got)) if len(got) >= need else None
 
 
 def _consistent(findings: list[Finding], c: Context | None) -> list[Finding]:

@@ -325,6 +325,11 @@ def partition(
 Placed = list[tuple[Member, tuple[int, ...], int, "_Domain"]]
 
 
+def _room(m: Member) -> int:
+    """How many CPUs its cpuset allows (unknown: any): the most confined chooses first."""
+    return len(m.allowed) if m.allowed is not None else 1 << 30
+
+
 def _by_domain(
     domains: list[_Domain], members: Sequence[Member], node_of: Mapping[int, int | None]
 ) -> Placed:
@@ -333,9 +338,7 @@ def _by_domain(
         d.members = []
     # a process its cpuset confines chooses first (it has the fewest choices), then the
     # biggest memory (costliest to move), then the busiest
-    order = sorted(
-        members, key=lambda m: (m.allowed is None, -m.mem_total, -(m.cpu_pct or 0.0), m.pid)
-    )
+    order = sorted(members, key=lambda m: (_room(m), -m.mem_total, -(m.cpu_pct or 0.0), m.pid))
     for m in order:
         free = [d for d in domains if d.members is not None and len(d.members) < d.quota]
         best = max(free, key=lambda d: _score(m, d, node_of))  # ties: the first domain
@@ -357,21 +360,30 @@ def _equal(
         node = node_of.get(core[0])
         free.setdefault(-1 if node is None else node, []).append(core)
     out: Placed = []
+    # a process its cpuset confines chooses first, then the biggest memory; else
+    # whoever is on the lowest CPUs keeps them
     order = sorted(
         members,
-        key=lambda m: (-m.mem_total, min(m.affinity or (1 << 30,)), m.pid),
-    )  # the biggest memory chooses first; else whoever is on the lowest CPUs keeps them
+        key=lambda m: (_room(m), -m.mem_total, min(m.affinity or (1 << 30,)), m.pid),
+    )
     for m in order:
-        roomy = [n for n, cs in free.items() if len(cs) >= size]
+        ok = set(m.allowed) if m.allowed is not None else None
+        inside = {
+            n: [core for core in cs if ok is None or set(core) <= ok] for n, cs in free.items()
+        }
+        roomy = [n for n, cs in inside.items() if len(cs) >= size]
         if roomy:  # its memory's node if it has room, else the node with most room
-            node = m.home if m.home in roomy else max(roomy, key=lambda n: (len(free[n]), -n))
-            take, free[node] = free[node][:size], free[node][size:]
-        else:  # no node has room for a whole share: across nodes, in order
+            node = m.home if m.home in roomy else max(roomy, key=lambda n: (len(inside[n]), -n))
+            take = inside[node][:size]
+            free[node] = [core for core in free[node] if core not in take]
+        else:  # no node has room for a whole share (in its cpuset): across nodes, in order
             take = []
             for n in sorted(free):
-                need = size - len(take)
-                take += free[n][:need]
-                free[n] = free[n][need:]
+                pick = [core for core in inside[n] if core in free[n]] + [
+                    core for core in free[n] if core not in inside[n]
+                ]
+                take += pick[: size - len(take)]
+                free[n] = [core for core in free[n] if core not in take]
         cpus = tuple(sorted(c for core in take for c in core))
         out.append((m, cpus, size, _Domain("cores", take, members=[m, *members])))
     return out
