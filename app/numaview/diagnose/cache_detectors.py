@@ -28,11 +28,7 @@ _STEM = re.compile(r"[-_:. ]?\d+$")  # "worker-3" and "worker-12" are one pool
 def _busy_cpus(p: ProcessSample, c: Context) -> list[int]:
     """The CPU each busy thread last ran on (one per thread; repeats count)."""
     if p.thread_samples:
-        return [
-            th.last_cpu
-            for th in p.thread_samples
-            if th.last_cpu is not None and (th.cpu_pct or 0.0) >= c.t.busy_pct
-        ]
+        return p.thread_samples.busy_cpus(c.t.busy_pct)
     return list(p.last_cpus)
 
 
@@ -173,7 +169,7 @@ def _spread(c: Context, p: ProcessSample, counts: dict[int, int]) -> Finding | N
     caches = {cache.id: cache for cache in c.topo.l3}
     allowed = set(p.affinity or c.busy)
     home = max((p.mem_by_node_bytes or {}).items(), key=lambda kv: kv[1], default=(None, 0))[0]
-    mine = {th.last_cpu for th in p.thread_samples or () if th.last_cpu is not None}
+    mine = set(p.thread_samples.last_cpus) if p.thread_samples else set()
 
     def room(cache: Cache) -> int:
         """Cores it could use there: idle ones, and the ones its own threads hold."""

@@ -33,6 +33,7 @@ class Context:
     node_cpus: dict[int, tuple[int, ...]]  # online CPUs of each node
     siblings: dict[int, tuple[int, ...]]
     served: Mapping[int, str] = field(default_factory=dict)  # pid -> "vllm :8001"
+    _cores: dict[tuple[int, ...], list[tuple[int, ...]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, history: Sequence[Frame], topo: Topology, t: Thresholds) -> Context:
@@ -66,7 +67,15 @@ class Context:
         return [c for c in cpus if self.load.get(c, 100.0) < self.t.idle_pct]
 
     def idle_cores(self, cpus: Sequence[int]) -> list[tuple[int, ...]]:
-        """Whole physical cores (every sibling idle) among ``cpus``, each once."""
+        """Whole physical cores (every sibling idle) among ``cpus``, each once.
+
+        Asked again and again with the same CPUs (a node's, the machine's) by the
+        detectors and the merge: answered once per frame.
+        """
+        key = tuple(cpus)
+        known = self._cores.get(key)
+        if known is not None:
+            return list(known)
         out, seen = [], set()
         for c in sorted(cpus):
             core = self.siblings.get(c, (c,))
@@ -75,7 +84,8 @@ class Context:
             seen.add(core)
             if all(self.load.get(s, 100.0) < self.t.idle_pct for s in core):
                 out.append(core)
-        return out
+        self._cores[key] = out
+        return list(out)
 
     def busy_procs(self) -> list[ProcessSample]:
         # kernel threads are never named nor moved: per-CPU ones cannot be re-pinned
@@ -109,7 +119,7 @@ class Context:
 
 def _busy_threads(p: ProcessSample, t: Thresholds) -> int:
     if p.thread_samples:
-        return sum(1 for th in p.thread_samples if (th.cpu_pct or 0.0) >= t.busy_pct)
+        return p.thread_samples.busy(t.busy_pct)
     return max(1, math.ceil((p.cpu_pct or 0.0) / 100 - 0.2))
 
 
@@ -120,10 +130,7 @@ def _runnable(p: ProcessSample, t: Thresholds) -> int:
     of times a second wants one CPU, even when no single thread looks busy
     (two GIL-bound threads taking turns, or a CPU shared with another process).
     """
-    if p.thread_samples:
-        n = sum(1 for th in p.thread_samples if th.state == "R" or (th.cpu_pct or 0) >= t.busy_pct)
-    else:
-        n = _busy_threads(p, t)
+    n = p.thread_samples.runnable(t.busy_pct) if p.thread_samples else _busy_threads(p, t)
     uses = math.ceil((p.cpu_pct or 0.0) / 100 - 0.2)
     waits = int((p.ctx_involuntary_per_s or 0.0) >= t.invol_per_s)
     return max(n, uses, waits)

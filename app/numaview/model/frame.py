@@ -229,6 +229,22 @@ class ThreadTable(Sequence[ThreadSample]):
         """The distinct CPUs its threads last ran on, without building rows."""
         return tuple(sorted({c for c in self._cpu if c >= 0}))
 
+    # The detectors' questions, answered from the columns (no row objects built).
+
+    def busy(self, pct: float) -> int:
+        """Threads at least ``pct`` % busy."""
+        return sum(1 for v in self._pct if v >= pct)
+
+    def runnable(self, pct: float) -> int:
+        """Threads runnable now (state R) or at least ``pct`` % busy."""
+        return sum(
+            1 for v, st in zip(self._pct, self._states, strict=True) if st == "R" or v >= pct
+        )
+
+    def busy_cpus(self, pct: float) -> list[int]:
+        """The CPU each thread at least ``pct`` % busy last ran on (repeats count)."""
+        return [c for c, v in zip(self._cpu, self._pct, strict=True) if v >= pct and c >= 0]
+
 
 @dataclass(frozen=True, slots=True)
 class ProcessSample:

@@ -55,7 +55,7 @@ class Member:
     ) -> Member:
         """A sampled process as a plan weighs it; ``allowed``: its cgroup cpuset, if read."""
         if p.thread_samples:
-            busy = sum(1 for th in p.thread_samples if (th.cpu_pct or 0.0) >= busy_pct)
+            busy = p.thread_samples.busy(busy_pct)
         else:
             busy = math.ceil((p.cpu_pct or 0.0) / 100 - 0.2)
         return cls(

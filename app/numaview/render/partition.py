@@ -76,7 +76,7 @@ def plan_table(part: Partition, frame: Frame | None, topo: Topology, width: int 
     lines, _ = text_table(PLAN_COLUMNS, rows, Labels(topo), width, room=20)
     last = [_result(r, Labels(topo), 0) for r in rows]
     return [
-        lines[0].rstrip(),
+        lines[0] + PLAN_COLUMNS[-1].title,
         *(f"{line}{tail}" for line, tail in zip(lines[1:], last, strict=True)),
     ]
 
