@@ -126,9 +126,9 @@ def test_live_dashboard_in_a_real_terminal(
     t.keys("F6")
     t.wait_for(lambda s: "RSS▼" in s, "sort by RSS")
     # pause and resume
-    t.keys("Space")
+    t.keys("Z")  # htop's freeze key (space tags the selected process)
     t.wait_for(lambda s: "PAUSED" in s, "PAUSED")
-    t.keys("Space")
+    t.keys("Z")
     t.wait_for(lambda s: "PAUSED" not in s and "LIVE" in s, "LIVE again")
     # help, then quit
     t.keys("?")

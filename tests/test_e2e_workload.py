@@ -42,7 +42,9 @@ def test_demo_loop_strip_fix_and_comparison_in_tmux(session: str) -> None:
     t.keys("f")
     t.wait_for(lambda s: "cross-node: pid 4121" in s, "the findings browser")
     t.keys("Enter")
-    t.wait_for(lambda s: "where its memory is" in s, "the pin dialog with the fix")
+    t.wait_for(
+        lambda s: "suggested fix" in s and "Pin pid 4121" in s, "the pin dialog with the fix"
+    )
     time.sleep(0.5)
     t.keys("Enter")
     t.wait_for(lambda s: "measuring after pin" in s, "the measurement countdown", timeout=10)

@@ -79,13 +79,13 @@ def test_selecting_a_process_highlights_its_cpus_and_nodes() -> None:
 def test_pause_freezes_the_view_not_the_sampler() -> None:
     async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
         shown = app.frame
-        await pilot.press("space")
+        await pilot.press("Z")  # htop's freeze key (space tags a process)
         assert "PAUSED" in app.query_one(HeaderBar).render().plain
         source.push(3)
         await pilot.pause()
         assert app.frame is shown and app.latest is not shown
         assert len(source.ring) == 9  # the sampler kept going
-        await pilot.press("space")
+        await pilot.press("Z")
         await pilot.pause()
         assert app.frame is app.latest
 
@@ -140,7 +140,8 @@ def test_help_lists_every_key() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         keys = {k for k, _ in app.screen.rows}
-        for key in ("q", "f10", "?", "f1", "/", "f6", ">", "space", "+", "-", "H", "c", "enter"):
+        every = ("q", "f10", "?", "f1", "/", "f6", ">", "Z", "space", "U", "P", "+", "-", "H")
+        for key in (*every, "c", "enter"):
             assert key in keys, key
         await pilot.press("escape")
         await pilot.pause()
@@ -268,7 +269,10 @@ def test_findings_panel_lists_leaks_and_highlights_the_selected_one() -> None:
     async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
         panel = app.query_one(FindingsPanel)
         kinds = {f.kind for f in panel.findings}
-        assert {"cross-node", "overlapping-affinity", "smt-contention"} <= kinds
+        assert {"cross-node", "oversubscription"} <= kinds
+        # one finding per cause: the other detectors' evidence is merged into it
+        symptoms = {s.kind for f in panel.findings for s in f.symptoms}
+        assert {"overlapping-affinity", "smt-contention"} <= symptoms
         severities = [f.severity for f in panel.findings]
         assert severities == sorted(severities, key=["critical", "warning", "info"].index)
         await pilot.press("f")

@@ -21,7 +21,7 @@ from numaview.render.columns import PROCESS_COLUMNS, fit
 from numaview.render.labels import affinity_label, command_label, nodes_label
 from numaview.render.units import rate
 from numaview.tui.screens.process import ProcessScreen, ThreadList
-from numaview.tui.widgets.proccolumns import layout
+from numaview.tui.widgets.proccolumns import GUTTER, layout, table_layout
 from numaview.tui.widgets.proctable import ProcessTable
 from tests.fakefs import FakeClock
 
@@ -88,10 +88,10 @@ def run(check: Check, frame: Frame | None = None, size: tuple[int, int] = (100, 
 
 
 def cells(table: ProcessTable, y: int) -> list[str]:
-    """Line y of the table cut into its columns (as drawn, stripped)."""
+    """Line y of the table cut into its columns (as drawn, stripped), after the tag gutter."""
     text = table.render_line(y).text
-    out, pos = [], 0
-    for w in layout(table.scrollable_content_region.width):
+    out, pos = [], GUTTER
+    for w in table_layout(table.scrollable_content_region.width):
         out.append(text[pos : pos + w].strip())
         pos += w + 1 if w else 0
     return out
@@ -307,20 +307,21 @@ def test_columns_line_up_whatever_the_values() -> None:
     for size in ((80, 24), (120, 40), (200, 60)):
 
         async def check(app: Harness, table: ProcessTable, pilot: Pilot[None]) -> None:
-            widths = layout(table.scrollable_content_region.width)
-            starts = [sum(w + 1 for w in widths[:i] if w) for i in range(len(widths))]
+            widths = table_layout(table.scrollable_content_region.width)
+            starts = [GUTTER + sum(w + 1 for w in widths[:i] if w) for i in range(len(widths))]
             head = table.render_line(0).text
-            assert head[starts[-1] :].startswith("COMMAND") and head[:7] == "    PID"
+            assert head[starts[-1] :].startswith("COMMAND") and head[:8] == "     PID"
             lines = [table.render_line(y).text for y in range(1, table.size.height)]
             lines = [line for line in lines if line.strip()]
             assert len(lines) == min(len(frame.processes), table.size.height - 1)
             for line in lines:
-                pid = line[:7]
+                assert line[0] == " "  # the tag gutter: nothing tagged
+                pid = line[1:8]
                 assert pid == pid.strip().rjust(7) and pid.strip().isdigit(), line
                 for at in starts[1:]:  # a space before every column: nothing ran over
                     assert line[at - 1] == " ", (at, line)
                 assert line[starts[-1]] not in " …", line
-            by_pid = {int(line[:7]): line for line in lines}
+            by_pid = {int(line[1:8]): line for line in lines}
             cpu, thr = starts[2], starts[3]
             assert by_pid[4_194_303][cpu : cpu + 6] == "102400"
             assert by_pid[5200][cpu : cpu + 6] == " 12800"
@@ -336,13 +337,13 @@ def test_thread_rows_line_up_too() -> None:
     async def check(app: Harness, table: ProcessTable, pilot: Pilot[None]) -> None:
         table.show_threads = True
         await pilot.pause()
-        widths = layout(table.scrollable_content_region.width)
-        at = sum(w + 1 for w in widths[:-1] if w)
+        widths = table_layout(table.scrollable_content_region.width)
+        at = GUTTER + sum(w + 1 for w in widths[:-1] if w)
         assert table.render_line(0).text[at:].startswith("COMMAND")
         for y in range(1, table.size.height):
             line = table.render_line(y).text
             assert line[at - 1] == " " and line[at] != " ", line
-            assert line[:7].strip().isdigit() and line[7] == " "
+            assert line[1:8].strip().isdigit() and line[8] == " "
 
     run(check)
 

@@ -177,6 +177,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             strategy,
             housekeeping=args.housekeeping,
             move_memory=args.move_memory,
+            frame=frame,
         )
     except PartitionError as exc:
         raise UsageError(str(exc)) from None

@@ -53,7 +53,7 @@ def _separate(
 ) -> tuple[PinPlan, ...]:
     """One L3 domain each, within ``pool``: the moves that change something."""
     try:
-        part = partition(c.topo, [member(p, c) for p in procs], "l3", pool=pool)
+        part = partition(c.topo, [member(p, c) for p in procs], "l3", pool=pool, frame=c.frame)
     except PartitionError:
         return ()
     return tuple(PinPlan(s.pid, s.start_time, s.cpus, False, s.label) for s in part.moves)

@@ -17,163 +17,29 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from numaview.model.cpuset import format_cpulist
-from numaview.model.frame import ProcessSample
+from numaview.model.frame import Frame
+from numaview.model.shares import (
+    STRATEGIES,
+    Member,
+    Partition,
+    PartitionError,
+    Refusal,
+    Share,
+)
 from numaview.model.topology import Topology
 
-STRATEGIES: dict[str, str] = {
-    "node": "one NUMA node each",
-    "l3": "one L3 domain each",
-    "package": "one package each",
-    "cores": "equal shares of whole cores",
-}
-
-
-class PartitionError(ValueError):
-    """A partition that cannot be made at all; one line a user can act on."""
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """One process to place, with what the partition weighs: load, memory, current mask."""
-
-    pid: int
-    start_time: float
-    name: str
-    cpu_pct: float | None = None
-    busy_threads: int = 1
-    mem_by_node: Mapping[int, int] | None = None
-    affinity: tuple[int, ...] | None = None
-    allowed: tuple[int, ...] | None = None  # its cgroup cpuset's CPUs (None: unknown)
-    user: str | None = None
-
-    @classmethod
-    def of(
-        cls, p: ProcessSample, busy_pct: float = 50.0, allowed: tuple[int, ...] | None = None
-    ) -> Member:
-        """A sampled process as a plan weighs it; ``allowed``: its cgroup cpuset, if read."""
-        if p.thread_samples:
-            busy = p.thread_samples.busy(busy_pct)
-        else:
-            busy = math.ceil((p.cpu_pct or 0.0) / 100 - 0.2)
-        return cls(
-            p.pid,
-            p.start_time,
-            p.name,
-            p.cpu_pct,
-            max(1, busy),
-            p.mem_by_node_bytes,
-            p.affinity,
-            allowed,
-            p.user,
-        )
-
-    @property
-    def home(self) -> int | None:
-        """The node holding most of its memory (None: unknown or none)."""
-        mem = {n: b for n, b in (self.mem_by_node or {}).items() if b > 0}
-        return max(sorted(mem), key=lambda n: mem[n]) if mem else None
-
-    @property
-    def mem_total(self) -> int:
-        return sum((self.mem_by_node or {}).values())
-
-
-@dataclass(frozen=True, slots=True)
-class Share:
-    """What one process gets: its CPUs, where they are, and the memory that moves (or not)."""
-
-    pid: int
-    start_time: float
-    name: str
-    cpus: tuple[int, ...]
-    nodes: tuple[int, ...]
-    domain: str  # "node 1", "L3 3", "package 0", "cores"
-    whole: bool  # the whole domain (else a share of its cores)
-    move_memory: bool
-    off_bytes: int | None  # its memory not on ``nodes`` (None: unknown)
-    stays: bool  # its affinity is already exactly this
-    crowded: bool  # more busy threads than CPUs in the share
-    n_cores: int = 0  # whole cores in it
-
-    @property
-    def label(self) -> str:
-        """How a person names the target: ``node 1``, ``2 cores of L3 3``, ``4 cores``."""
-        if self.whole and self.domain != "cores":
-            return self.domain
-        cores = self.n_cores or len(self.cpus)
-        word = "core" if cores == 1 else "cores"
-        return f"{cores} {word}" + ("" if self.domain == "cores" else f" of {self.domain}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "pid": self.pid,
-            "start_time": self.start_time,
-            "name": self.name,
-            "cpus": list(self.cpus),
-            "cpulist": format_cpulist(self.cpus),
-            "nodes": list(self.nodes),
-            "target": self.label,
-            "move_memory": self.move_memory,
-            "memory_off_target_bytes": self.off_bytes,
-            "stays": self.stays,
-            "crowded": self.crowded,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    pid: int
-    name: str
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"pid": self.pid, "name": self.name, "reason": self.reason}
-
-
-@dataclass(frozen=True, slots=True)
-class Partition:
-    strategy: str
-    shares: tuple[Share, ...]
-    refused: tuple[Refusal, ...]
-    housekeeping: tuple[int, ...]  # CPUs kept free
-    move_memory: bool
-
-    @property
-    def ok(self) -> bool:
-        """Nothing refused: it can be applied as a whole."""
-        return not self.refused and bool(self.shares)
-
-    @property
-    def moves(self) -> tuple[Share, ...]:
-        """The shares that change something (a process already there is left alone)."""
-        return tuple(
-            s for s in self.shares if not s.stays or (s.move_memory and (s.off_bytes or 0) > 0)
-        )
-
-    @property
-    def label(self) -> str:
-        text = STRATEGIES[self.strategy]
-        n = len(self.housekeeping)
-        if n:
-            text += f", CPUs {format_cpulist(self.housekeeping)} kept free"
-        return text + (", memory moved along" if self.move_memory else "")
-
-    def share(self, pid: int) -> Share | None:
-        return next((s for s in self.shares if s.pid == pid), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "strategy": self.strategy,
-            "label": self.label,
-            "housekeeping": format_cpulist(self.housekeeping),
-            "move_memory": self.move_memory,
-            "ok": self.ok,
-            "shares": [s.to_dict() for s in self.shares],
-            "refused": [r.to_dict() for r in self.refused],
-        }
+__all__ = [
+    "STRATEGIES",
+    "Member",
+    "Partition",
+    "PartitionError",
+    "Refusal",
+    "Share",
+    "partition",
+    "whole_cores",
+]
 
 
 @dataclass(slots=True)
@@ -258,13 +124,21 @@ def _quotas(domains: list[_Domain], n: int) -> None:
             raise PartitionError(f"{n} processes do not fit in {total} whole cores")
 
 
-def _score(m: Member, d: _Domain, node_of: Mapping[int, int | None]) -> tuple[int, int, int]:
+def _score(
+    m: Member, d: _Domain, node_of: Mapping[int, int | None], frame: Frame | None
+) -> tuple[int, int, int, float, int]:
+    """Allowed first, then its memory there, its CPUs there, then the idlest and roomiest."""
     cpus = d.cpus
     nodes = {node_of.get(c) for c in cpus}
     allowed = m.allowed is None or cpus <= set(m.allowed)
     mem = sum(b for n, b in (m.mem_by_node or {}).items() if n in nodes)
-    here = len(cpus & set(m.affinity or ()))
-    return (int(allowed), mem, here)
+    here = len(cpus & set(m.affinity or ())) + len(cpus & set(m.running))
+    idle, room = 0.0, 0
+    if frame is not None:
+        busy = [frame.cpus.value(c) for c in cpus]
+        idle = -sum(b or 0.0 for b in busy) / max(len(busy), 1)
+        room = sum((n.mem_free_bytes or 0) for n in frame.nodes if n.id in nodes)
+    return (int(allowed), mem, here, round(idle / 10), room)
 
 
 def partition(
@@ -275,8 +149,13 @@ def partition(
     housekeeping: int = 0,
     move_memory: bool = False,
     pool: Sequence[int] | None = None,
+    frame: Frame | None = None,
 ) -> Partition:
-    """Each member's share of ``pool`` (default: every online CPU), by ``strategy``."""
+    """Each member's share of ``pool`` (default: every online CPU), by ``strategy``.
+
+    ``frame`` (the machine now): among domains equal for a process (no memory of
+    it there, none of its CPUs), the idlest, then the one with most free memory.
+    """
     if strategy not in STRATEGIES:
         raise PartitionError(f"no strategy {strategy!r} (one of: {', '.join(STRATEGIES)})")
     if not members:
@@ -300,7 +179,7 @@ def partition(
     placed = (
         _equal(cores, members, node_of)
         if strategy == "cores"
-        else _by_domain(_domains(topo, cores, strategy), members, node_of)
+        else _by_domain(_domains(topo, cores, strategy), members, node_of, frame)
     )
     shares: list[Share] = []
     refused: list[Refusal] = []
@@ -331,7 +210,10 @@ def _room(m: Member) -> int:
 
 
 def _by_domain(
-    domains: list[_Domain], members: Sequence[Member], node_of: Mapping[int, int | None]
+    domains: list[_Domain],
+    members: Sequence[Member],
+    node_of: Mapping[int, int | None],
+    frame: Frame | None,
 ) -> Placed:
     _quotas(domains, len(members))
     for d in domains:
@@ -341,7 +223,7 @@ def _by_domain(
     order = sorted(members, key=lambda m: (_room(m), -m.mem_total, -(m.cpu_pct or 0.0), m.pid))
     for m in order:
         free = [d for d in domains if d.members is not None and len(d.members) < d.quota]
-        best = max(free, key=lambda d: _score(m, d, node_of))  # ties: the first domain
+        best = max(free, key=lambda d: _score(m, d, node_of, frame))  # ties: the first
         assert best.members is not None
         best.members.append(m)
     return [(m, cpus, n, d) for d in domains for m, cpus, n in _split(d)]

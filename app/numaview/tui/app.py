@@ -31,11 +31,12 @@ from numaview.stream.factories import for_source
 from numaview.stream.monitor import Monitor
 from numaview.stream.source import FrameSource
 from numaview.tui.keys import HELP_TEXT, KEY_NAMES
-from numaview.tui.pinning import PinningMixin
+from numaview.tui.planning import PlanningMixin
 from numaview.tui.recorder import RecorderMixin
 from numaview.tui.screens.help import HelpScreen
 from numaview.tui.screens.pin import PinScreen
 from numaview.tui.screens.pin_choices import marker_label
+from numaview.tui.screens.plan_choices import plan_marker, plan_note
 from numaview.tui.screens.process import ProcessScreen
 from numaview.tui.widgets.charts import ChartPanel
 from numaview.tui.widgets.findings import FindingsPanel
@@ -66,7 +67,7 @@ class BundleArrived(Message):
         return isinstance(message, BundleArrived)
 
 
-class NumaviewApp(PinningMixin, RecorderMixin, WorkloadMixin):
+class NumaviewApp(PlanningMixin, RecorderMixin, WorkloadMixin):
     CSS_PATH = "app.tcss"
     HELP_TEXTS: ClassVar[dict[str, str]] = HELP_TEXT  # ReplayApp adds its keys
     KEY_NAMES: ClassVar[dict[str, str]] = {}
@@ -82,13 +83,15 @@ class NumaviewApp(PinningMixin, RecorderMixin, WorkloadMixin):
         Binding("slash", "filter_processes", "Filter"),
         Binding("f6", "cycle_sort", "Sort"),
         Binding("greater_than_sign", "cycle_sort", "Sort", show=False),
-        Binding("space", "toggle_pause", "Pause"),
+        Binding("Z", "toggle_pause", "Pause"),
         Binding("plus", "sample_faster", "Faster"),
         Binding("minus", "sample_slower", "Slower"),
         Binding("H", "toggle_threads", "Threads", show=False),
         Binding("c", "toggle_charts", "Charts"),
         Binding("f", "focus_findings", "Findings"),
         Binding("a", "pin_process", "Pin"),
+        Binding("P", "plan_processes", "Plan"),
+        Binding("U", "untag_all", "Untag", show=False),
         Binding("escape", "clear_selection", "Clear", show=False),
         Binding("R", "toggle_recording", "Record", show=False),
         Binding("m", "add_mark", "Mark", show=False),
@@ -196,16 +199,23 @@ class NumaviewApp(PinningMixin, RecorderMixin, WorkloadMixin):
             self.show_frame(frame)
 
     def tell(self, e: Event) -> None:
-        """One event from the sampling side: a pin gets a chart marker, each a notification."""
+        """An event from the sampling side: a notification; a pin or a plan, a chart marker too."""
         if e.pin is not None:
             self.pin_events.append(e.pin)
-            if e.mono is not None:
-                label = marker_label(e.pin, self.topology)
-                self.query_one(ChartPanel).add_marker(e.mono, label)
+        label = (
+            marker_label(e.pin, self.topology)
+            if e.pin is not None
+            else plan_marker(e.plan)
+            if e.plan is not None
+            else None
+        )
+        if label is not None and e.mono is not None:
+            self.query_one(ChartPanel).add_marker(e.mono, label)
         severity = (
             e.severity if e.severity in ("information", "warning", "error") else "information"
         )
-        self.notify(e.text, title=e.title, severity=severity, timeout=8 if e.pin else 4)  # type: ignore[arg-type]
+        text = plan_note(e.plan) if e.plan is not None else e.text
+        self.notify(text, title=e.title, severity=severity, timeout=4 if label is None else 8)  # type: ignore[arg-type]
 
     def show_frame(self, frame: Frame) -> None:
         self.frame = frame
@@ -289,6 +299,8 @@ class NumaviewApp(PinningMixin, RecorderMixin, WorkloadMixin):
             ("Sample less often", "sample_slower"),
             ("Browse the findings", "focus_findings"),
             ("Pin the selected process (htop's a)", "pin_process"),
+            ("Tag / untag the selected process (htop's space)", "toggle_tag"),
+            ("Plan: divide the machine between the tagged processes", "plan_processes"),
             ("Apply the selected finding's fix", "apply_fix"),
             ("Record to a file / stop recording", "toggle_recording"),
             ("Help: every key", "show_help"),

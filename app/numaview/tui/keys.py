@@ -10,13 +10,14 @@ KEY_NAMES = {
     "minus": "-",
     "escape": "esc",
     "ctrl+c": "ctrl+c",
+    "space": "space",
 }
 HELP_TEXT = {
     "quit": "quit (the terminal is restored)",
     "show_help": "this help",
     "filter_processes": "filter processes by name, command, user or pid (esc clears)",
     "cycle_sort": "sort by the next column: CPU, memory, threads, involuntary switches, pid",
-    "toggle_pause": "pause the view (sampling goes on); again to resume",
+    "toggle_pause": "pause the view (sampling goes on; htop's Z); again to resume",
     "sample_faster": "sample more often (down to every 0.1 s)",
     "sample_slower": "sample less often (up to every 60 s)",
     "toggle_threads": "one row per thread instead of per process",
@@ -34,7 +35,10 @@ HELP_TEXT = {
     "cursor_to(-1)": "last process",
     "open": "details of the selected process: its threads, CPUs, nodes, memory",
     "pin_process": "pin the selected process (htop's a): node, L3, package, CPU list, undo",
-    "apply_fix": "apply the selected finding's fix (the pin dialog asks first)",
+    "apply_fix": "apply the selected finding's fix (the pin or plan dialog asks first)",
+    "toggle_tag": "tag / untag the selected process (htop's space; the cursor moves down)",
+    "untag_all": "untag every process",
+    "plan_processes": "plan: divide the machine between the tagged processes (or the finding's)",
     "toggle_recording": "record to a file (asks its name); again to stop (`numaview replay FILE`)",
     "add_mark": "while recording: mark this moment with a note",
 }

@@ -18,6 +18,7 @@ from numaview.tui.app import BundleArrived, NumaviewApp
 from numaview.tui.keys import HELP_TEXT
 from numaview.tui.screens.prompt import PromptScreen
 from numaview.tui.widgets.header import HeaderBar
+from numaview.tui.widgets.proctable import ProcessTable
 from numaview.tui.widgets.timeline import Timeline
 
 REPLAY_HELP = {
@@ -36,9 +37,13 @@ REPLAY_HELP = {
     "replay_finding(-1)": "previous moment the findings changed, within 10 min",
     "replay_goto": "go to a time: seconds from the start or HH:MM:SS",
     "pin_process": "disabled in replay (this is a recording)",
+    "plan_processes": "disabled in replay (this is a recording)",
+    "toggle_tag": "play / pause the recording",  # space: nothing to tag in a recording
 }
 
 REPLAY_BINDINGS: list[BindingType] = [
+    # A player's habit: space plays and pauses (Z as well); a recording has nothing to tag.
+    Binding("space", "toggle_pause", "Play/pause", show=False),
     Binding("full_stop", "replay_step(1)", "Step", show=False),
     Binding("comma", "replay_step(-1)", "Step back", show=False),
     Binding("left_square_bracket", "replay_speed(-1)", "Slower", show=False),
@@ -75,9 +80,15 @@ class ReplayApp(NumaviewApp):
         live = [b for b in NumaviewApp.BINDINGS if not _is(b, "sample_faster", "sample_slower")]
         return [*REPLAY_BINDINGS, *live]
 
+    def on_mount(self) -> None:  # Textual runs NumaviewApp.on_mount too (every class's handler)
+        self.query_one(ProcessTable).taggable = False  # space goes on to play / pause
+
     def on_bundle_arrived(self, message: BundleArrived) -> None:
         super().on_bundle_arrived(message)
         self._show_state()
+        # Textual calls every class's handler in the MRO: without this, NumaviewApp's
+        # would run again after this one and paint every bundle twice.
+        message.prevent_default()
 
     def _show_state(self) -> None:
         state = self.bundle.replay if self.bundle is not None else None

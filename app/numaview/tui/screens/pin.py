@@ -35,6 +35,7 @@ from numaview.pinning.plan import PinError, Target, cpus_target
 from numaview.render.labels import affinity_label
 from numaview.render.units import MISSING
 from numaview.stream.bundle import PinRequest
+from numaview.tui.screens.aside import aside
 from numaview.tui.screens.confirm import ConfirmScreen
 from numaview.tui.screens.pin_choices import CUSTOM, FIX, UNDO, choices, nodes_text, summary_text
 from numaview.tui.widgets.cpupicker import CpuPicker
@@ -115,15 +116,7 @@ class PinScreen(ModalScreen["PinEvent | None"]):
 
     def aside(self, work: Callable[[], T], done: Callable[[T], None], group: str) -> None:
         """``work`` in a worker thread, then ``done`` with its answer on the UI thread."""
-        if not self.monitor.threaded:  # tests: deterministic, at once
-            done(work())
-            return
-
-        def run() -> None:
-            result = work()
-            self.app.call_from_thread(done, result)
-
-        self.run_worker(run, thread=True, exclusive=True, group=group, exit_on_error=False)
+        aside(self, self.monitor.threaded, work, done, group)
 
     def _initial_choice(self) -> str:
         if self.preset is not None and self.choices[0].id == FIX:

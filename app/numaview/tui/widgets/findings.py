@@ -1,9 +1,11 @@
 """The findings panel: what is leaking, most severe first, one line each.
 
-The selected finding (``f`` focuses the panel, arrows move) also shows its
+The selected finding (``f`` focuses the panel, arrows move) also shows the
+evidence of each detector merged into it (``· oversubscription: …``), its
 explanation and the fix numaview suggests (enter applies it, after the pin
-dialog's confirmation); the app highlights its CPUs, processes and nodes on
-the heatmap and the node panel.
+dialog's confirmation, or the plan dialog's when the fix moves several
+processes); the app highlights its CPUs, processes and nodes on the heatmap
+and the node panel.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ BADGE = {"critical": " CRIT ", "warning": " WARN ", "info": " INFO "}
 
 
 def fix_text(f: Finding) -> str:
+    if f.plan:
+        n = len(f.plan)
+        moves = "; ".join(f"pid {p.pid} → {p.target or format_cpulist(p.cpus)}" for p in f.plan)
+        return f"fix: plan, {n} process{'' if n == 1 else 'es'} ({moves}); enter: the plan dialog"
     if f.fix is None:
         return "fix: none to apply automatically"
     p = f.fix
@@ -120,6 +126,10 @@ class FindingsPanel(Widget, can_focus=True):
                 ]
             )
             if cur:
+                for sym in f.symptoms:  # a merged finding: each detector's evidence
+                    if (sym.kind, sym.evidence) != (f.kind, f.evidence):  # not its own twice
+                        text = f"   · {sym.kind}: {sym.evidence}"
+                        lines.append([Segment(text, self._s("detail"))])
                 lines.append([Segment(f"   {f.explanation}", self._s("detail"))])
                 lines.append([Segment(f"   {fix_text(f)}", self._s("detail"))])
         grew = len(lines) != len(self._lines)

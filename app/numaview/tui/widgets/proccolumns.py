@@ -13,9 +13,15 @@ HOT_PCT = 90.0  # CPU% cell drawn hot from here
 IDLE_PCT = 0.5  # rows below this are drawn dim: they are rarely what one looks for
 
 ProcKey = tuple[int, float]
+GUTTER = 1  # the table's first cell: ● on a tagged row (htop's space)
 
 
 def layout(width: int) -> list[int]:
     """Widths of ``columns.PROCESS_COLUMNS`` on a ``width``-cell line (0: hidden):
     COMMAND takes the rest and is cut first, then whole columns go."""
     return columns.layout(columns.PROCESS_COLUMNS, width)
+
+
+def table_layout(width: int) -> list[int]:
+    """The process table's columns: ``layout`` of what the tag gutter leaves."""
+    return layout(width - GUTTER)
