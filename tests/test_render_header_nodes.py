@@ -82,8 +82,7 @@ def test_header_keeps_interval_and_own_cpu(size: tuple[int, int]) -> None:
         assert "SIMULATED" in text and "LIVE" in text
         assert ("Linux 6.8.0-simulated" in text) == (size[0] >= 150), text
         assert not text.endswith(("·", " ")), text
-        header.note = "● REC run.nvrec 12 s"
-        header.refresh()
+        header.set_note("● REC run.nvrec 12 s")
         await pilot.pause()
         assert header.render_line(0).text.rstrip().endswith("· ● REC run.nvrec 12 s")
 

@@ -158,13 +158,13 @@ def test_replay_ui_header_timeline_play_pause_speed_and_no_pinning(recording: Pa
     async def check(app: NumaviewApp, src: ReplaySource, pilot: Pilot[int]) -> None:
         assert isinstance(app, ReplayApp) and app.pinner is None
         header = app.query_one(HeaderBar)
-        assert "REPLAY" in header.render().plain and "sim-2s-128" in header.render().plain
+        assert "REPLAY" in header.text() and "sim-2s-128" in header.text()
         timeline = app.query_one(Timeline)
         line = timeline.render_line(0).text
         assert line.startswith("▮") and "1× · playing" in line and "◆" in line
         await pilot.press("space")
         assert not src.playing and "paused" in timeline.render_line(0).text
-        assert "PAUSED" in header.render().plain and "REPLAY" in header.render().plain
+        assert "PAUSED" in header.text() and "REPLAY" in header.text()
         await pilot.press("right_square_bracket")
         assert src.speed == 2.0 and "2×" in timeline.render_line(0).text
         await pilot.press("right")  # +10 s
@@ -218,7 +218,7 @@ def test_R_records_the_demo_and_m_marks_it(tmp_path: Path) -> None:
             for _ in range(8):
                 source.push()
                 await pilot.pause()
-            assert "● REC ui.nvrec" in app.query_one(HeaderBar).render().plain
+            assert "● REC ui.nvrec" in app.query_one(HeaderBar).text()
             await pilot.press("m")
             await pilot.press(*"slow", "enter")
             await pilot.pause()
@@ -226,7 +226,7 @@ def test_R_records_the_demo_and_m_marks_it(tmp_path: Path) -> None:
             await pilot.pause()
             await pilot.press("R")
             await pilot.pause()
-            assert app.writer is None and "REC" not in app.query_one(HeaderBar).render().plain
+            assert app.writer is None and "REC" not in app.query_one(HeaderBar).text()
 
     asyncio.run(main())
     with Reader(out) as r:

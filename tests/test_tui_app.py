@@ -40,7 +40,7 @@ def lines(widget: Heatmap | NodePanel) -> list[str]:
 
 def test_header_says_simulated_live_and_overhead() -> None:
     async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
-        text = app.query_one(HeaderBar).render().plain
+        text = app.query_one(HeaderBar).text()
         assert "sim-2s-128" in text and "128 CPUs" in text and "4 nodes" in text
         assert "SIMULATED" in text and "LIVE" in text and "numaview 0.3% CPU" in text
         assert "every 1s" in text
@@ -80,7 +80,7 @@ def test_pause_freezes_the_view_not_the_sampler() -> None:
     async def check(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
         shown = app.frame
         await pilot.press("Z")  # htop's freeze key (space tags a process)
-        assert "PAUSED" in app.query_one(HeaderBar).render().plain
+        assert "PAUSED" in app.query_one(HeaderBar).text()
         source.push(3)
         await pilot.pause()
         assert app.frame is shown and app.latest is not shown
@@ -98,7 +98,7 @@ def test_plus_minus_change_the_interval() -> None:
         assert source.interval_s == 2.0
         await pilot.press("plus", "plus", "plus")
         assert source.interval_s == 0.2
-        assert "every 0.2s" in app.query_one(HeaderBar).render().plain
+        assert "every 0.2s" in app.query_one(HeaderBar).text()
 
     run(check)
 
@@ -155,7 +155,7 @@ def test_sampler_errors_show_as_a_message() -> None:
         frame = replace(source.push(), errors=("CPU usage: cannot read /proc/stat",))
         app.monitor.feed(frame)
         await pilot.pause()
-        assert "1 read error" in app.query_one(HeaderBar).render().plain
+        assert "1 read error" in app.query_one(HeaderBar).text()
         assert any("cannot read /proc/stat" in str(n.message) for n in app._notifications)
 
     run(check)

@@ -155,7 +155,7 @@ def test_Z_pauses_and_space_no_longer_does() -> None:
         await pilot.press("space")
         assert not paused(app)
         await pilot.press("Z")
-        assert paused(app) and "PAUSED" in app.query_one(HeaderBar).render().plain
+        assert paused(app) and "PAUSED" in app.query_one(HeaderBar).text()
         await pilot.press("Z")
         assert not paused(app)
 

@@ -58,9 +58,7 @@ class RecorderMixin(App[int]):
         note = "" if r is None else f"● REC {r.name} {r.seconds:.0f} s"
         if note != self._rec_note:
             self._rec_note = note
-            header = self.query_one(HeaderBar)
-            header.note = note
-            header.refresh()
+            self.query_one(HeaderBar).set_note(note)
 
     def action_add_mark(self) -> None:
         if not self._recording():

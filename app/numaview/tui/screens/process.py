@@ -31,6 +31,7 @@ from numaview.render.labels import affinity_label, command_label, nodes_label
 from numaview.render.units import MISSING, pct, rate, size
 from numaview.stacks.join import join
 from numaview.stacks.types import StackDump, StacksError
+from numaview.tui.widgets.lines import set_virtual_height
 from numaview.tui.widgets.proccolumns import HOT_PCT, IDLE_PCT
 from numaview.tui.widgets.stacks import Dumper, StacksDumped, StacksPanel, unavailable
 
@@ -65,7 +66,7 @@ class ThreadList(ScrollView, can_focus=True):
         self.threads = rows
         live = {t.tid for t in rows}
         self._cache = {k: v for k, v in self._cache.items() if k in live}
-        self.virtual_size = Size(0, len(rows) + 1)
+        set_virtual_height(self, Size(0, len(rows) + 1))
         self.refresh()
 
     def row_text(self, t: ThreadSample) -> list[str]:

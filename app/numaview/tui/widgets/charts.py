@@ -14,7 +14,8 @@ for node N's line, ``--subject``, ``--subject-cpus``, ``--marker``); without a
 rule the xterm palette numbers of ``Palette`` are used. plotext 6's C core
 aborts the process on NaN input, so only finite numbers ever reach it: gaps
 are drawn by splitting a line into separate signals. Every chart reuses plotext's
-one global figure (cleared first): Textual renders on one thread.
+one global figure (cleared first): Textual renders on one thread. plotext is
+imported on the first build, so a dashboard without charts never loads it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-import plotext as plt
 from rich.color import Color as RichColor
 from rich.style import Style
 from rich.text import Text
@@ -145,6 +145,10 @@ def draw_chart(
     """One chart as ``height`` ANSI lines of ``width`` cells (markers: (x, label));
     ``tick_w``: the left axis's labels padded to this width, so charts above one
     another put their time axes in the same columns."""
+    # Imported here, not at the top: plotext costs ~15 MB and 60 ms to import, and
+    # the charts show only on a wide, tall terminal (or after c).
+    import plotext as plt
+
     fig = plt.figure
     fig.clear()
     plt.terminal.limit(False, False)  # the size asked for, not the real terminal's

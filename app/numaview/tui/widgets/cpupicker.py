@@ -38,7 +38,7 @@ class CpuPicker(Heatmap, can_focus=True):
     def positions(self) -> list[tuple[int, int, int]]:
         """(line, column, cpu) of every cell, in reading order."""
         if not self._lines:
-            self._relayout()
+            self._relayout(self.size.width or 80)
         out: list[tuple[int, int, int]] = []
         for y, line in enumerate(self._lines):
             x = 0

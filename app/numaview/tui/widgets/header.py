@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.cells import cell_len
-from rich.text import Text
-from textual.widget import Widget
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
 
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
+from numaview.tui.widgets.lines import LineWidget
 
 SEP = " · "
 
@@ -60,7 +62,7 @@ def fit_fields(fields: Sequence[Field], width: int) -> list[tuple[Field, str]]:
     return [(fields[i], t) for i in range(len(fields)) if (t := text_of(i)) is not None]
 
 
-class HeaderBar(Widget, can_focus=False):
+class HeaderBar(LineWidget, can_focus=False):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "header--title",
         "header--state",
@@ -77,6 +79,8 @@ class HeaderBar(Widget, can_focus=False):
         self.paused = False
         self.interval_s = 1.0
         self.note = ""  # e.g. "recording to run.nvrec"
+        self._styles: dict[str, Style] = {}
+        self._built: tuple[object, list[Strip]] = (None, [])  # (fields and width, lines)
 
     def show(
         self,
@@ -91,7 +95,12 @@ class HeaderBar(Widget, can_focus=False):
             self.paused = paused
         if interval_s is not None:
             self.interval_s = interval_s
-        self.refresh()
+        self.update_lines()
+
+    def set_note(self, note: str) -> None:
+        """A note at the end, e.g. "recording to run.nvrec" ("" removes it)."""
+        self.note = note
+        self.update_lines()
 
     def fields(self) -> list[Field]:
         """Everything the header could say, in display order, with priorities."""
@@ -130,14 +139,36 @@ class HeaderBar(Widget, can_focus=False):
             out.append(Field((self.note,), (95,)))
         return out
 
-    def render(self) -> Text:
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.rich_style + self.get_component_rich_style(name)
+        return style
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        self._built = (None, [])
+        super().notify_style_update()
+
+    def text(self) -> str:
+        """The line as shown at the current width (what the tests read)."""
         width = self.size.width or 1 << 16
-        text = Text(no_wrap=True, overflow="crop")
+        return "".join(seg.text for seg in self.build_lines(width)[0]).rstrip()
+
+    def build_lines(self, width: int) -> list[Strip]:
+        fields = self.fields()
+        key = (tuple(fields), width)
+        if key == self._built[0]:  # most frames change nothing the header says
+            return self._built[1]
+        base = self.rich_style
+        segments: list[Segment] = []
         after_badge = True
-        for field, piece in fit_fields(self.fields(), width):
+        for field, piece in fit_fields(fields, width):
             if not field.badge:
-                text.append(" " if after_badge else SEP)
-            style = self.get_component_rich_style(field.style) if field.style else ""
-            text.append(piece, style)
+                segments.append(Segment(" " if after_badge else SEP, base))
+            style = self._style(field.style) if field.style else base
+            segments.append(Segment(piece, style))
             after_badge = field.badge
-        return text
+        lines = [Strip(segments).crop_extend(0, width, base)]
+        self._built = (key, lines)
+        return lines

@@ -20,11 +20,11 @@ from textual import events
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
-from textual.widget import Widget
 
 from numaview.model.frame import Frame
 from numaview.model.topology import Topology
 from numaview.render.units import MISSING
+from numaview.tui.widgets.lines import LineWidget
 
 LEVELS = 10
 WIDTHS = (8, 4, 3, 2, 1)  # cell widths, widest first
@@ -83,7 +83,7 @@ def _faded(style: Style, outside: Style) -> Style:
     return style + Style(bgcolor=RichColor.from_rgb(*mixed), color=outside.color)
 
 
-class Heatmap(Widget, can_focus=False):
+class Heatmap(LineWidget, can_focus=False):
     """Busy % per CPU on the topology. Feed it with ``show(frame)``."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -119,7 +119,7 @@ class Heatmap(Widget, can_focus=False):
         self.cursor_cpu: int | None = None
         self.cell_w = 1
         self._lines: list[list[tuple[str, str, int | None]]] = []  # (text, class, cpu)
-        self._cache: dict[int, Strip] = {}
+        self._layout_width = -1  # the width self._lines were laid out for
         self._styles: dict[tuple[str, bool, bool, bool], Style] = {}
 
     # -- data in -------------------------------------------------------------------
@@ -132,13 +132,16 @@ class Heatmap(Widget, can_focus=False):
         self._invalidate()
 
     def select(self, allowed: Iterable[int] | None, running: Iterable[int] = ()) -> None:
-        self.allowed = None if allowed is None else frozenset(allowed)
-        self.running = frozenset(running)
-        self._invalidate()
+        new_allowed = None if allowed is None else frozenset(allowed)
+        new_running = frozenset(running)
+        if (new_allowed, new_running) != (self.allowed, self.running):
+            self.allowed, self.running = new_allowed, new_running
+            self._invalidate()
 
     def set_cursor(self, cpu: int | None) -> None:
-        self.cursor_cpu = cpu
-        self._invalidate()
+        if cpu != self.cursor_cpu:
+            self.cursor_cpu = cpu
+            self._invalidate()
 
     # -- layout ----------------------------------------------------------------------
 
@@ -181,8 +184,8 @@ class Heatmap(Widget, can_focus=False):
         two = 2 * len(self.rows)
         return two if two <= screen_h // 4 else len(self.rows)
 
-    def _relayout(self) -> None:
-        width = self.size.width or 80
+    def _relayout(self, width: int) -> None:
+        self._layout_width = width
         self.cell_w, lines = self.layout_for(width, self._line_budget())
         out: list[list[tuple[str, str, int | None]]] = []
         w = self.cell_w
@@ -209,19 +212,17 @@ class Heatmap(Widget, can_focus=False):
         out.append([])  # legend line
         self._lines = out
         self.virtual_size = Size(width, len(out))
-        self._cache.clear()
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         _, lines = self.layout_for(width, self._line_budget())
         return len(lines) + 1
 
     def on_resize(self, event: events.Resize) -> None:
-        self._relayout()
-        self.refresh()
+        self._layout_width = -1  # the line budget follows the screen's height too
+        super().on_resize(event)
 
     def _invalidate(self) -> None:
-        self._cache.clear()
-        self.refresh()
+        self.update_lines()
 
     # -- drawing ---------------------------------------------------------------------
 
@@ -246,7 +247,6 @@ class Heatmap(Widget, can_focus=False):
 
     def notify_style_update(self) -> None:
         self._styles.clear()
-        self._cache.clear()
         super().notify_style_update()
 
     def _cell(self, cpu: int) -> Segment:
@@ -282,28 +282,24 @@ class Heatmap(Widget, can_focus=False):
             text = "×" * w
         return Segment(text, self._style(cls, outside, running, cpu == self.cursor_cpu))
 
-    def render_line(self, y: int) -> Strip:
-        if not self._lines:
-            self._relayout()
-        strip = self._cache.get(y)
-        if strip is not None:
-            return strip
-        if y >= len(self._lines):
-            return Strip.blank(self.size.width)
-        cells = self._lines[y]
-        if not cells:
-            strip = self._legend()
-        else:
-            segs = []
-            for text, kind, cpu in cells:
-                if cpu is not None:
-                    segs.append(self._cell(cpu))
-                else:
-                    segs.append(Segment(text, self._style("label" if kind == "label" else "sep")))
-            strip = Strip(segs)
-        strip = strip.crop_extend(0, self.size.width, None)
-        self._cache[y] = strip
-        return strip
+    def build_lines(self, width: int) -> list[Strip]:
+        if width != self._layout_width:
+            self._relayout(width)
+        out = []
+        for cells in self._lines:
+            if not cells:
+                strip = self._legend()
+            else:
+                strip = Strip(
+                    [
+                        self._cell(cpu)
+                        if cpu is not None
+                        else Segment(text, self._style("label" if kind == "label" else "sep"))
+                        for text, kind, cpu in cells
+                    ]
+                )
+            out.append(strip.crop_extend(0, width, None))
+        return out
 
     def _legend(self) -> Strip:
         segs = [Segment("0% ", self._style("label"))]

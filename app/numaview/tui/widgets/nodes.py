@@ -12,16 +12,16 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
-from textual.widget import Widget
 
 from numaview.model.frame import Frame, NodeSample
 from numaview.model.topology import Topology
 from numaview.render.units import pct, rate, size
+from numaview.tui.widgets.lines import LineWidget
 
 RATE_W = 8  # "999.9k/s": every node's rates in the same columns, its bar the same length
 
 
-class NodePanel(Widget, can_focus=False):
+class NodePanel(LineWidget, can_focus=False):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "nodes--label",
         "nodes--text",
@@ -38,17 +38,16 @@ class NodePanel(Widget, can_focus=False):
         self.topology = topology
         self.frame: Frame | None = None
         self.highlight: frozenset[int] = frozenset()
-        self._cache: dict[int, Strip] = {}
+        self._styles: dict[str, Style] = {}
 
     def show(self, frame: Frame) -> None:
         self.frame = frame
-        self._cache.clear()
-        self.refresh()
+        self.update_lines()
 
     def set_highlight(self, nodes: frozenset[int]) -> None:
-        self.highlight = nodes
-        self._cache.clear()
-        self.refresh()
+        if nodes != self.highlight:
+            self.highlight = nodes
+            self.update_lines()
 
     @property
     def compact(self) -> bool:
@@ -58,38 +57,29 @@ class NodePanel(Widget, can_focus=False):
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
         return (1 if self.compact else 2) * len(self.topology.nodes)
 
-    def on_resize(self) -> None:
-        self._cache.clear()
-
     def _s(self, name: str) -> Style:
-        return self.get_component_rich_style(f"nodes--{name}")
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"nodes--{name}")
+        return style
 
     def notify_style_update(self) -> None:
-        self._cache.clear()
+        self._styles.clear()
         super().notify_style_update()
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        strip = self._cache.get(y)
-        if strip is not None:
-            return strip
+    def build_lines(self, width: int) -> list[Strip]:
         compact = self.compact
-        idx, second = (y, 0) if compact else divmod(y, 2)
-        if idx >= len(self.topology.nodes):
-            return Strip.blank(width)
-        node = self.topology.nodes[idx]
-        sample = self.frame.node(node.id) if self.frame is not None else None
-        if second:
-            segs = self._rates(sample)
-        elif compact:
-            rates = self._rates(sample, short=True)
-            room = width - sum(seg.cell_length for seg in rates)
-            segs = self._memory(node.id, node.memory_only, sample, room) + rates
-        else:
-            segs = self._memory(node.id, node.memory_only, sample, width)
-        strip = Strip(segs).crop_extend(0, width, None)
-        self._cache[y] = strip
-        return strip
+        lines = []
+        for node in self.topology.nodes:
+            sample = self.frame.node(node.id) if self.frame is not None else None
+            if compact:
+                rates = self._rates(sample, short=True)
+                room = width - sum(seg.cell_length for seg in rates)
+                lines.append(self._memory(node.id, node.memory_only, sample, room) + rates)
+            else:
+                lines.append(self._memory(node.id, node.memory_only, sample, width))
+                lines.append(self._rates(sample))
+        return [Strip(segs).crop_extend(0, width, None) for segs in lines]
 
     def _memory(
         self, nid: int, memory_only: bool, s: NodeSample | None, width: int

@@ -39,6 +39,7 @@ from numaview.render.columns import (
     fit,
 )
 from numaview.render.threadrows import ThreadRowCache, thread_rows
+from numaview.tui.widgets.lines import set_virtual_height
 from numaview.tui.widgets.proccolumns import GUTTER, HOT_PCT, IDLE_PCT, ProcKey, table_layout
 
 TAG = "●"
@@ -259,7 +260,7 @@ class ProcessTable(ScrollView, can_focus=True):
             idx = next((i for i, p in enumerate(rows) if p.key == self._selected_key), None)
         self._cursor = max(min(self._cursor if idx is None else idx, len(rows) - 1), 0)
         # Width 0: the table fits its width and never scrolls sideways.
-        self.virtual_size = Size(0, len(rows) + 1)
+        set_virtual_height(self, Size(0, len(rows) + 1))
         self._select_changed()
         if not self._scroll_to_cursor(follow):
             self._refresh_changed_lines()
