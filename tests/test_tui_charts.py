@@ -259,7 +259,7 @@ def test_redraws_are_throttled_and_forced() -> None:
         panel.force_redraw()
         await pilot.pause()
         assert panel.builds == 2
-        now[0] += 5.0
+        now[0] += panel.redraw_every_s
         panel.show(app.frames[:11])  # due, but nothing new since the forced build
         await pilot.pause()
         assert panel.builds == 2

@@ -2,7 +2,7 @@
 
 Charts are the most expensive thing on screen: a plotext build costs
 milliseconds where the rest of a tick costs microseconds, and numaview's whole
-budget is 2 % of one core at 1 Hz. So the panel redraws only when the data
+budget is about 1 % of one core at 1 Hz. So the panel redraws only when the data
 changed and at most every ``redraw_every_s`` (forced on resize and when the
 subject changes), series are downsampled to a bounded number of points
 (numaview.render.history), the build happens in ``render()`` so that several
@@ -48,6 +48,10 @@ from numaview.tui.widgets.chartmodel import (
 MIN_W, MIN_H = 20, 5  # below this the panel shows nothing
 CHART_MIN_W, CHART_MIN_H = 24, 6  # one chart smaller than this says nothing
 N_SERIES = 8
+# A redraw of three charts costs ~25 ms of plotext (benchmarks/bench_charts.py): every
+# 10 s that is 0.25 % of a core, and the right edge of a 300 s chart lags at most
+# 1/30 of its width. Markers, a new subject and a resize redraw at once.
+REDRAW_EVERY_S = 10.0
 Subject = tuple[str, int]  # ("cpu", cpu id) or ("pid", pid)
 
 
@@ -292,7 +296,7 @@ class ChartPanel(Widget, can_focus=False):
         topology: Topology,
         *,
         window_s: float = 300.0,
-        redraw_every_s: float = 5.0,
+        redraw_every_s: float = REDRAW_EVERY_S,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
