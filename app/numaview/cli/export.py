@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections.abc import Iterator
@@ -60,6 +59,8 @@ def _rows(reader: Any, what: str) -> Iterator[dict[str, Any]]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import csv
+
     from numaview.record.format import RecordingError
     from numaview.record.reader import Reader
 

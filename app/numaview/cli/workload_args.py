@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tomllib
 from typing import TYPE_CHECKING, Any
 
 from numaview.cli.common import CliError, UsageError, seconds
@@ -80,6 +79,8 @@ def _config_path(args: argparse.Namespace) -> str | None:
 
 
 def _load_config(path: str) -> dict[str, Any]:
+    import tomllib  # only when there is a config file
+
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
@@ -116,12 +117,15 @@ def _spec(entry: dict[str, Any], where: str, timeout_s: float) -> SourceSpec:
 
 def workload_specs(args: argparse.Namespace) -> list[SourceSpec]:
     """Every source the config file and the command line name, checked (one-line errors)."""
+    timeout = seconds("--metrics-timeout", args.metrics_timeout, 0.0, 60.0, lo_open=True)
+    path = _config_path(args)
+    named = (args.metrics, args.k6, args.locust, args.throughput, args.latency)
+    if path is None and not any(named):
+        return []  # no source: the workload package (HTTP, parsers) is never loaded
     from numaview.workload.hub import SourceSpec, check_spec
     from numaview.workload.profiles import CustomMetrics
 
-    timeout = seconds("--metrics-timeout", args.metrics_timeout, 0.0, 60.0, lo_open=True)
     specs: list[SourceSpec] = []
-    path = _config_path(args)
     if path is not None:
         conf = _load_config(path)
         short = conf.get("metrics", [])

@@ -11,10 +11,8 @@ the error says why in one line. Memory moves with ``migrate_pages(2)``.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
-import platform
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -57,6 +55,9 @@ class Syscalls:
 
     def migrate_pages(self, pid: int, old_nodes: set[int], new_nodes: set[int]) -> int:
         """Pages that could not be moved (>= 0); raises OSError on failure."""
+        import ctypes  # loaded by the first move of memory, not by every dashboard
+        import platform
+
         nr = SYS_MIGRATE_PAGES.get(platform.machine())
         if nr is None:
             raise OSError(errno.ENOSYS, f"migrate_pages is not known on {platform.machine()}")

@@ -18,9 +18,7 @@ frame spoils at most the frames up to the next key frame.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import lzma
 import time
 import zlib
 from collections.abc import Mapping
@@ -37,7 +35,6 @@ ZLIB_LEVEL = 6
 # machine under 20 MB/hour. Small frames stay zlib (untagged: they start with
 # 0x78), where LZMA2's overhead makes it larger. Both are read.
 LZMA_TAG = b"L"
-LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 0}]
 LZMA_FROM_BYTES = 32 * 1024  # below this much JSON, LZMA2 loses to zlib (measured)
 PAGE_SIZE = 65536  # SQLite's largest: frames pack without half-empty overflow pages
 EVENT_KINDS = ("pin", "mark", "sampler-error", "finding", "compare", "plan")
@@ -103,14 +100,20 @@ def encode_frame(d: dict[str, Any], processes: list[Any]) -> bytes:
     packed = zlib.compress(raw, ZLIB_LEVEL)
     if len(raw) < LZMA_FROM_BYTES:
         return packed  # small frames: zlib is smaller and cheaper
-    tagged = LZMA_TAG + lzma.compress(raw, format=lzma.FORMAT_RAW, filters=LZMA_FILTERS)
+    import lzma  # loaded with the first large frame written, not with every Monitor
+
+    filters = [{"id": lzma.FILTER_LZMA2, "preset": 0}]
+    tagged = LZMA_TAG + lzma.compress(raw, format=lzma.FORMAT_RAW, filters=filters)
     return tagged if len(tagged) < len(packed) else packed
 
 
 def decompress(blob: bytes) -> bytes:
     """A stored frame blob's JSON bytes, whichever codec wrote it."""
     if blob[:1] == LZMA_TAG:
-        return lzma.decompress(blob[1:], format=lzma.FORMAT_RAW, filters=LZMA_FILTERS)
+        import lzma
+
+        filters = [{"id": lzma.FILTER_LZMA2, "preset": 0}]
+        return lzma.decompress(blob[1:], format=lzma.FORMAT_RAW, filters=filters)
     return zlib.decompress(blob)
 
 
@@ -136,6 +139,8 @@ class Redactor:
         self.salt = salt
 
     def _hash(self, text: str) -> str:
+        import hashlib  # OpenSSL's libcrypto: only for a --redact recording
+
         return hashlib.sha256(self.salt + text.encode()).hexdigest()[:12]
 
     def cmdline(self, cmdline: str | None) -> str | None:

@@ -61,7 +61,10 @@ class ReplaySource:
         self.reader = reader
         self.topology = reader.topology  # the recorded machine, not this one
         self._interval = reader.interval_s
-        self.ring = RingBuffer(capacity_for(self._interval))
+        # What a move hands the Monitor as history: the REFILL_S a seek reads, or
+        # (a step back, a jump to a finding) what played before, as much. The
+        # Monitor's own ring keeps the hour as it plays.
+        self.ring = RingBuffer(capacity_for(self._interval, REFILL_S + 60.0))
         self.speed = speed
         self.playing = True
         self.events: list[Event] = reader.events()

@@ -7,15 +7,20 @@ asks which kind of source it was given.
 
 from __future__ import annotations
 
-from numaview.diagnose.findings import Thresholds
-from numaview.model.topology import Topology
-from numaview.pinning.apply import Pinner
-from numaview.record.reader import Reader
-from numaview.sampler.sampler import SamplerOptions
-from numaview.stream.measure import Windows
+from typing import TYPE_CHECKING
+
 from numaview.stream.monitor import Monitor
 from numaview.stream.source import Dumper, FrameSource, ManualSource, SampledSource
-from numaview.workload.hub import WorkloadHub
+
+if TYPE_CHECKING:  # what only a command that uses it loads (SQLite, HTTP, the sampler)
+    from numaview.diagnose.findings import Thresholds
+    from numaview.model.topology import Topology
+    from numaview.pinning.apply import Pinner
+    from numaview.record.reader import Reader
+    from numaview.sampler.sampler import SamplerOptions
+    from numaview.stacks.types import StackDump
+    from numaview.stream.measure import Windows
+    from numaview.workload.hub import WorkloadHub
 
 
 def for_source(
@@ -59,9 +64,14 @@ def _default_dumper(m: Monitor) -> Dumper:
         return demo_stacks.simulated_dumper(
             lambda pid: m.frame.process(pid) if m.frame is not None else None
         )
+    return pyspy_dump
+
+
+def pyspy_dump(pid: int) -> StackDump:
+    """py-spy's dump of ``pid``; the wrapper (subprocess, json) loads on the first ``s``."""
     from numaview.stacks.pyspy import dump
 
-    return dump
+    return dump(pid)
 
 
 def live(
@@ -76,12 +86,11 @@ def live(
     from numaview.pinning.apply import LivePinner
     from numaview.pinning.undo_store import UndoStore
     from numaview.sampler.sampler import Sampler
-    from numaview.stacks.pyspy import dump
 
     source = SampledSource(Sampler(root, topology, options), interval_s, kind="live")
     # The same undo files as `numaview pin`: a pin made here can be undone there.
     pinner = LivePinner(root, store=UndoStore(root=root))
-    return Monitor(source, pinner=pinner, dumper=dump, workload=workload, windows=windows)
+    return Monitor(source, pinner=pinner, dumper=pyspy_dump, workload=workload, windows=windows)
 
 
 def demo(seed: int, interval_s: float, windows: Windows | None = None) -> Monitor:

@@ -16,7 +16,6 @@ from typing import Any
 
 from numaview.model.frame import Frame
 from numaview.model.workload import Comparison, Measuring, WorkloadSample
-from numaview.workload.compare import compare
 
 KEEP = 16  # comparisons a bundle carries, newest last
 
@@ -53,6 +52,8 @@ def compare_frames(
     event_id: int | None = None,
 ) -> list[Comparison]:
     """One comparison per source that has samples on both sides of the pin."""
+    from numaview.workload.compare import compare  # statistics: with the first comparison
+
     out = []
     for samples in samples_by_source(frames).values():
         c = compare(
@@ -88,6 +89,10 @@ class PinMeasures:
     @property
     def measuring(self) -> tuple[Measuring, ...]:
         return tuple(p.measuring for p in self._pending)
+
+    def due(self, frame: Frame) -> bool:
+        """Whether an after-window closes with ``frame`` (only then is the ring read)."""
+        return any(frame.mono >= p.measuring.ready_mono for p in self._pending)
 
     def update(self, frame: Frame, frames: Sequence[Frame]) -> list[Comparison]:
         """Comparisons whose after-window closed with ``frame`` (``frames``: the ring)."""

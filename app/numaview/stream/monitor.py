@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from numaview.diagnose.engine import HISTORY_S, Diagnoser
 from numaview.diagnose.findings import Finding, Thresholds
@@ -49,7 +50,9 @@ from numaview.stream.measure import PinMeasures, RecordedMeasures, Windows
 from numaview.stream.recording import Recording
 from numaview.stream.replay_control import ReplayControl
 from numaview.stream.source import Dumper, FrameSource
-from numaview.workload.hub import WorkloadHub
+
+if TYPE_CHECKING:
+    from numaview.workload.hub import WorkloadHub  # HTTP and the parsers: only with a source
 
 BundleSink = Callable[[Bundle], None]
 
@@ -315,6 +318,8 @@ class Monitor(ActionsMixin):
     # -- requests -------------------------------------------------------------------------
 
     def _measure(self, frame: Frame) -> None:
+        if not self.measures.due(frame):
+            return  # the ring's window only when needed: past RECENT_S it unpacks frames
         for c in self.measures.update(frame, self.ring.window(self.measures.windows.span_s + 5)):
             self.event("compare", compare_summary(c), "before → after", "information")
             self._record("compare", c.pin_mono, c.to_dict())

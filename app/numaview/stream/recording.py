@@ -10,15 +10,16 @@ median on the 128-CPU simulation (one SQLite transaction, WAL, no fsync).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from numaview.diagnose.findings import Finding
-from numaview.model.frame import Frame
-from numaview.model.topology import Topology
-from numaview.pinning.apply import PinEvent
-from numaview.pinning.group import PlanEvent
-from numaview.record.writer import Writer
 from numaview.stream.bundle import RecordingState
+
+if TYPE_CHECKING:
+    from numaview.diagnose.findings import Finding
+    from numaview.model.frame import Frame
+    from numaview.model.topology import Topology
+    from numaview.pinning.apply import PinEvent
+    from numaview.pinning.group import PlanEvent
 
 
 class Recording:
@@ -33,6 +34,8 @@ class Recording:
         findings: tuple[Finding, ...] = (),
         redact: bool = False,
     ) -> None:
+        from numaview.record.writer import Writer  # SQLite loads with the first recording
+
         self.writer = Writer(path, topology, interval_s, meta, redact=redact)
         self.start: float | None = None  # mono of the first frame recorded
         self.last: float | None = None

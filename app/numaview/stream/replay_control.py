@@ -9,11 +9,11 @@ generation and is dropped, so nothing from before a jump can show after it.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from numaview.diagnose.engine import HISTORY_S, Diagnoser
 from numaview.model.frame import Frame
-from numaview.record.replay import NAV_EVENTS, ReplaySource, parse_when
 from numaview.stream.bundle import ReplayRequest, ReplayState
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ FINDING_SCAN_S = 600.0  # how far a next/previous-finding seek looks
 
 class ReplayControl:
     def __init__(self, monitor: Monitor, source: FrameSource) -> None:
+        from numaview.record.replay import NAV_EVENTS, ReplaySource
+
         assert isinstance(source, ReplaySource)
         self.monitor = monitor
         self.source = source
@@ -34,7 +36,10 @@ class ReplayControl:
 
     @staticmethod
     def accepts(source: object) -> bool:
-        return isinstance(source, ReplaySource)
+        # record.replay (and SQLite) load with a recording, not with every Monitor:
+        # when the module is not loaded, no ReplaySource exists
+        replay = sys.modules.get("numaview.record.replay")
+        return replay is not None and isinstance(source, replay.ReplaySource)
 
     def generation(self) -> int:
         return self.source.generation
@@ -104,6 +109,8 @@ class ReplayControl:
 
     def _goto(self, text: str) -> None:
         try:
+            from numaview.record.replay import parse_when
+
             t = parse_when(text, self.source.first_time)
         except ValueError:
             self.monitor.event("replay", f"{text!r}: not seconds or HH:MM:SS", severity="warning")

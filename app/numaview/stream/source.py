@@ -15,7 +15,7 @@ from numaview.model.frame import Frame
 from numaview.model.ring import RingBuffer, capacity_for
 from numaview.model.topology import Topology
 from numaview.stacks.types import StackDump
-from numaview.stream.ticker import SamplerThread, Sampling, clamp_interval
+from numaview.stream.ticker import SOURCE_SPAN_S, SamplerThread, Sampling, clamp_interval
 
 Dumper = Callable[[int], StackDump]  # pid -> its threads' Python stacks (raises StacksError)
 
@@ -83,7 +83,8 @@ class ManualSource:
         self.sampler = sampler
         self.kind = kind
         self.topology = sampler.topology
-        self.ring = RingBuffer(capacity_for(interval_s))
+        # its last minute: the Monitor's ring keeps the hour (see SOURCE_SPAN_S)
+        self.ring = RingBuffer(capacity_for(interval_s, SOURCE_SPAN_S))
         self._interval = interval_s
         self._advance = advance
         self._on_frame: Callable[[Frame], None] | None = None

@@ -21,6 +21,9 @@ from numaview.model.topology import Topology
 MIN_INTERVAL_S = 0.1
 MAX_INTERVAL_S = 60.0
 FIRST_GAP_S = 0.25
+# A source keeps only its last minute: the Monitor's ring holds the hour of the
+# same frames, and two hour-long rings would pack every frame twice.
+SOURCE_SPAN_S = 60.0
 
 
 def clamp_interval(seconds: float) -> float:
@@ -65,7 +68,9 @@ class SamplerThread(threading.Thread):
         super().__init__(name="numaview-sampler", daemon=True)
         self.sampler = sampler
         self._interval = clamp_interval(interval_s)
-        self.ring = ring if ring is not None else RingBuffer(capacity_for(self._interval))
+        self.ring = (
+            ring if ring is not None else RingBuffer(capacity_for(self._interval, SOURCE_SPAN_S))
+        )
         self.on_frame = on_frame
         self.clock = clock
         self._stop_event = threading.Event()

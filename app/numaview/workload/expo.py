@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-
-from prometheus_client.metrics_core import Metric
-from prometheus_client.openmetrics.parser import (
-    text_string_to_metric_families as _parse_openmetrics,
-)
-from prometheus_client.parser import text_string_to_metric_families as _parse_text
+from typing import TYPE_CHECKING
 
 from numaview.model.workload import Histogram
+
+if TYPE_CHECKING:  # prometheus_client is imported by the first parse: ~3 MB a dashboard
+    from prometheus_client.metrics_core import Metric  # without --metrics never loads
 
 Labels = Mapping[str, str]
 Keep = Callable[[Labels], bool]
@@ -63,6 +61,11 @@ def parse(text: str) -> list[Metric]:
     """
     if not text.strip():
         raise ExpositionError("not a Prometheus exposition: empty body")
+    from prometheus_client.openmetrics.parser import (
+        text_string_to_metric_families as _parse_openmetrics,
+    )
+    from prometheus_client.parser import text_string_to_metric_families as _parse_text
+
     try:
         if _is_openmetrics(text):
             try:

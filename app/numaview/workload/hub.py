@@ -15,12 +15,9 @@ poller's thread at start and again when that process is gone.
 
 from __future__ import annotations
 
-import http.client
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
@@ -82,6 +79,11 @@ def check_spec(spec: SourceSpec) -> str | None:
 
 def fetch(url: str, timeout_s: float, limit: int = MAX_BODY) -> str:
     """The endpoint's body within ``timeout_s`` in all (connect and every read), or SourceError."""
+    # http.client, email and ssl (~2 MB) only for a --metrics source, at its first read
+    import http.client
+    import urllib.error
+    import urllib.request
+
     deadline = time.monotonic() + timeout_s
     req = urllib.request.Request(
         url,

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
-
-from prometheus_client.metrics_core import Metric
+from typing import TYPE_CHECKING, Literal
 
 from numaview.model.workload import Histogram, Reading
 from numaview.workload.expo import Exposition, ExpositionError, Keep
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
 
 NOT_KNOWN = (
     "no known server metrics (vLLM, SGLang, TGI, llama.cpp, Triton); "
