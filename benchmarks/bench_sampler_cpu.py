@@ -1,6 +1,7 @@
 """The sampler's own CPU use at 1 Hz on this machine, with ~300 extra processes (target 0.5 %).
 
     .venv/bin/python -m benchmarks.bench_sampler_cpu [--seconds 60] [--extra 300] [--interval 1.0]
+        [--against OTHER/app]
 
 Starts N extra ``sleep`` processes, runs a real Sampler("/") with default
 options in a SamplerThread for the given time, and prints the median tick
@@ -8,14 +9,25 @@ CPU and wall time, and the whole process's CPU % of one core over the run
 (``time.process_time()`` / wall: the real overhead figure, thread start-up and
 interpreter housekeeping included). The extra processes are killed on exit,
 Ctrl+C included. A benchmark, not a test: it reports.
+
+``--against DIR`` compares two sources of numaview (DIR: another checkout's
+``app/``, say a ``git worktree`` of the commit before): each runs its own
+Sampler in a child process, the two half an interval apart, over the same
+sleepers, and their tick CPU is printed side by side. On a shared 2-vCPU
+machine whose load drifts by more than a change's effect, runs one after the
+other cannot tell such a change from the noise; runs side by side can.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 from numaview.model.frame import Frame
 from numaview.sampler.sampler import Sampler
@@ -69,16 +81,57 @@ def run(seconds: float, interval: float) -> tuple[list[Frame], float, float, flo
     return frames, whole, steady, wall_n - wall0
 
 
+def child(seconds: float, offset: float, interval: float) -> None:
+    """--against's worker: ticks at start + offset + k·interval; per-tick CPU as JSON."""
+    sampler = Sampler("/")
+    start = time.monotonic() + offset
+    cpu: list[float] = []
+    seen: list[int] = []
+    for k in range(max(int(seconds / interval), WARMUP_TICKS + 1)):
+        time.sleep(max(start + k * interval - time.monotonic(), 0.0))
+        t0 = time.thread_time()
+        frame = sampler.sample()
+        cpu.append((time.thread_time() - t0) * 1000)
+        seen.append(frame.system.processes_total or 0)
+    print(json.dumps({"cpu_ms": cpu[WARMUP_TICKS:], "seen": seen[WARMUP_TICKS:]}))
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    ours = str(Path(__file__).resolve().parents[1] / "app")
+    runs = {}
+    for label, app, offset in (("this tree", ours, 0.0), ("against", args.against, 0.5)):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([app, os.getcwd()])}
+        cmd = [sys.executable, "-m", "benchmarks.bench_sampler_cpu", "--child"]
+        cmd += [str(args.seconds), str(offset * args.interval), str(args.interval)]
+        runs[label] = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    for label, proc in runs.items():
+        got = json.loads(proc.communicate()[0])
+        ms, seen = got["cpu_ms"], got["seen"]
+        print(
+            f"{label:>9}: {len(ms)} ticks, processes seen median {statistics.median(seen):.0f},"
+            f" tick cpu median {statistics.median(ms):.2f} ms, mean {statistics.mean(ms):.2f} ms"
+        )
+    print(f"  (against: {args.against})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--extra", type=int, default=300, help="extra sleeping processes")
     ap.add_argument("--interval", type=float, default=1.0)
+    ap.add_argument("--against", help="another checkout's app/ directory, sampled side by side")
+    ap.add_argument("--child", nargs=3, type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
     procs: list[subprocess.Popen[bytes]] = []
     try:
         start_sleepers(args.extra, procs)
         time.sleep(0.5)  # let them exec
+        if args.against:
+            side_by_side(args)
+            return
         frames, whole, steady, wall = run(args.seconds, args.interval)
     finally:
         stop_all(procs)

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import random
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
-from tests.fakefs import FakeClock, FakeProc, FakeProcess, FakeThread, Shape, build_machine
+from tests.fakefs import FakeProc, FakeProcess, FakeThread
 
-from numaview.sampler.sampler import Sampler, SamplerOptions
+from benchmarks.fakeload import SHAPE_1024, LoadedMachine, tmpfs_dir
+from numaview.sampler.sampler import SamplerOptions
 
 TARGET_MS = 50.0
 NCPU, NNODE, NPROC, NBUSY = 1024, 16, 2000, 100
@@ -61,37 +60,33 @@ def populate(fp: FakeProc, rng: random.Random) -> list[FakeProcess]:
     return busy
 
 
-def advance(fp: FakeProc, busy: list[FakeProcess], clock: FakeClock, rng: random.Random) -> None:
+def advance(lm: LoadedMachine, busy: list[FakeProcess], rng: random.Random) -> None:
     hot: set[int] = set()
     for p in busy:
+        lm.fp.mark(p)
         for th in p.threads:
             if rng.random() < 0.7:  # ran this second, perhaps on another CPU
                 th.ticks += rng.randint(5, 100)
                 th.cpu = rng.randrange(NCPU) if rng.random() < 0.3 else th.cpu
                 hot.add(th.cpu)
         p.voluntary += rng.randint(0, 500)
-    for c, v in fp.cpus.items():
+    for c in lm.m.cpus:
         used = rng.randint(60, 100) if c in hot else rng.randint(0, 3)
-        v["user"] += used * 3 // 4
-        v["system"] += used - used * 3 // 4
-        v["idle"] += 100 - used
-    fp.ctxt += 50_000
-    fp.uptime += 1.0
-    clock.advance(1.0)
+        lm.charge(c, used, system=used - used * 3 // 4)
+    lm.fp.ctxt += 50_000
 
 
 def run(root: Path, options: SamplerOptions, repeat: int, profile: bool) -> list[float]:
     rng = random.Random(1)
-    fp = FakeProc(root, cpus=list(range(NCPU)), nodes=list(range(NNODE)))
-    busy = populate(fp, rng)
-    clock = FakeClock()
-    fp.write()
-    sampler = Sampler(root, options=options, clock=clock)
+    lm = LoadedMachine(root, SHAPE_1024)
+    busy = populate(lm.fp, rng)
+    lm.fp.write()
+    sampler = lm.sampler(options)
     sampler.sample()  # the first tick reads every process's status, cmdline and threads
     out = []
     for i in range(repeat + 1):
-        advance(fp, busy, clock, rng)
-        fp.write()
+        advance(lm, busy, rng)
+        lm.next_second()
         t0 = time.perf_counter()
         frame = sampler.sample()
         ms = (time.perf_counter() - t0) * 1000
@@ -99,8 +94,8 @@ def run(root: Path, options: SamplerOptions, repeat: int, profile: bool) -> list
             out.append(ms)
     assert frame.system.processes_total == NPROC, frame.system.processes_total
     if profile:
-        advance(fp, busy, clock, rng)
-        fp.write()
+        advance(lm, busy, rng)
+        lm.next_second()
         prof = cProfile.Profile()
         prof.runcall(sampler.sample)
         print(f"-- one tick, top_n={options.top_n}, by tottime --")
@@ -121,12 +116,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--profile", action="store_true", help="cProfile one tick of each run")
     args = ap.parse_args()
-    shape = Shape(packages=8, nodes_per_package=2, l3_per_node=4, cores_per_l3=8, smt=2)
-    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     results = {}
     for top_n in (300, 0):
-        with tempfile.TemporaryDirectory(dir=shm) as tmp:
-            build_machine(Path(tmp), shape)
+        with tmpfs_dir() as tmp:
             ms = run(Path(tmp), SamplerOptions(top_n=top_n), args.repeat, args.profile)
         label = "top_n=300 (default)" if top_n else "top_n=0 (all 2,000 processes)"
         results[top_n] = report(label, ms)

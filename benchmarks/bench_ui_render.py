@@ -7,6 +7,7 @@ processes (made beforehand, not timed). Each is posted to a headless app
 as the sampler thread would post it; the CPU time until the screen is
 painted is the cost of one frame (Textual's compositor and driver included),
 minus an idle refresh. The heatmap's own share is timed separately.
+``frame_cost`` is also bench_scale's "new frame on screen".
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import asyncio
 import os
 import random
 import statistics
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.fakefs import FakeClock, FakeProc, FakeProcess, FakeThread, Shape, build_machine
+from tests.fakefs import FakeProcess, FakeThread
 
+from benchmarks.fakeload import SHAPE_512, LoadedMachine, tmpfs_dir
 from numaview.model.frame import Frame
 from numaview.sampler.sampler import Sampler
 from numaview.stream.source import ManualSource
@@ -30,35 +32,49 @@ from numaview.tui.widgets.heatmap import Heatmap
 
 TARGET_MS = 10.0
 PROFILE = bool(os.environ.get("NUMAVIEW_PROFILE"))
-SHAPE = Shape(packages=4, nodes_per_package=2, l3_per_node=2, cores_per_l3=16, smt=2)
 
 
 def make_frames(root: Path, count: int) -> tuple[Sampler, list[Frame]]:
-    m = build_machine(root, SHAPE)
-    fp = FakeProc(root, m.cpus, m.node_ids)
+    lm = LoadedMachine(root, SHAPE_512)
+    cpus = lm.m.cpus
     rng = random.Random(3)
     for i in range(300):
-        threads = [FakeThread(1000 + i * 64 + k, cpu=rng.choice(m.cpus)) for k in range(1 + i % 8)]
-        fp.add(FakeProcess(pid=1000 + i * 64, name=f"p{i}", threads=threads, affinity=m.cpus))
-    clock = FakeClock()
-    sampler = Sampler(root, clock=clock)
-    frames = []
-    for _ in range(count + 1):
-        for c in m.cpus:
-            used = rng.randint(0, 100)
-            fp.cpus[c]["user"] += used
-            fp.cpus[c]["idle"] += 100 - used
-        for p in list(fp.processes.values())[:60]:
+        threads = [FakeThread(1000 + i * 64 + k, cpu=rng.choice(cpus)) for k in range(1 + i % 8)]
+        lm.fp.add(FakeProcess(pid=1000 + i * 64, name=f"p{i}", threads=threads, affinity=cpus))
+    sampler = lm.sampler()
+    busy = list(lm.fp.processes.values())[:60]
+
+    def advance() -> None:
+        for c in cpus:
+            lm.charge(c, rng.randint(0, 100))
+        for p in busy:
+            lm.fp.mark(p)
             for th in p.threads:
                 th.ticks += rng.randint(0, 100)
-        fp.uptime += 1
-        clock.advance(1.0)
-        fp.write()
-        frames.append(sampler.sample())
-    return sampler, frames[1:]
+
+    return sampler, lm.frames(sampler, count + 1, advance)[1:]
 
 
-async def measure(sampler: Sampler, frames: list[Frame], size: tuple[int, int]) -> None:
+@dataclass(frozen=True)
+class UiCost:
+    """Medians over the frames, in ms: CPU per new frame, per idle refresh, the heatmap's own."""
+
+    frame_ms: float
+    idle_ms: float
+    heat_ms: float
+    cell_w: int
+    lines: int
+    frames: int
+
+    @property
+    def net_ms(self) -> float:
+        return self.frame_ms - self.idle_ms
+
+
+async def frame_cost(
+    sampler: Sampler, frames: list[Frame], size: tuple[int, int], profile: bool = PROFILE
+) -> UiCost:
+    """Each frame fed to a headless app as the Monitor would; CPU until it is painted."""
     source = ManualSource(sampler, kind="live")
     app = make_app(source, charts=False)
     async with app.run_test(size=size) as pilot:
@@ -82,7 +98,7 @@ async def measure(sampler: Sampler, frames: list[Frame], size: tuple[int, int]) 
             for y in range(heat.size.height):
                 heat.render_line(y)
             heat_ms.append((time.perf_counter() - t0) * 1000)
-        if PROFILE:
+        if profile:
             import cProfile
             import pstats
 
@@ -94,16 +110,14 @@ async def measure(sampler: Sampler, frames: list[Frame], size: tuple[int, int]) 
             pr.disable()
             pstats.Stats(pr).sort_stats("tottime").print_stats(15)
         lines = heat.size.height
-    frame_ms = statistics.median(costs) * 1000
-    idle_ms = statistics.median(idle) * 1000
-    net = frame_ms - idle_ms
-    print(f"512 CPUs, 8 nodes, 300 processes, {size[0]}×{size[1]}, {len(costs)} frames")
-    print(
-        f"  new frame on screen     median {frame_ms:6.2f} ms CPU (idle refresh {idle_ms:.2f} ms)"
+    return UiCost(
+        frame_ms=statistics.median(costs) * 1000,
+        idle_ms=statistics.median(idle) * 1000,
+        heat_ms=statistics.median(heat_ms),
+        cell_w=heat.cell_w,
+        lines=lines,
+        frames=len(costs),
     )
-    print(f"  of which the heatmap    median {statistics.median(heat_ms):6.2f} ms"
-          f" (cell width {heat.cell_w}, {lines} lines)")  # fmt: skip
-    print(f"frame: {net:.2f} ms net = {net / TARGET_MS:.2f} × the {TARGET_MS:.0f} ms target")
 
 
 def main() -> None:
@@ -112,10 +126,18 @@ def main() -> None:
     ap.add_argument("--size", default="200x60")
     args = ap.parse_args()
     w, h = (int(x) for x in args.size.split("x"))
-    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    with tempfile.TemporaryDirectory(dir=shm) as tmp:
+    with tmpfs_dir() as tmp:
         sampler, frames = make_frames(Path(tmp), args.frames)
-    asyncio.run(measure(sampler, frames, (w, h)))
+    cost = asyncio.run(frame_cost(sampler, frames, (w, h)))
+    print(f"512 CPUs, 8 nodes, 300 processes, {w}×{h}, {cost.frames} frames")
+    print(
+        f"  new frame on screen     median {cost.frame_ms:6.2f} ms CPU"
+        f" (idle refresh {cost.idle_ms:.2f} ms)"
+    )
+    print(f"  of which the heatmap    median {cost.heat_ms:6.2f} ms"
+          f" (cell width {cost.cell_w}, {cost.lines} lines)")  # fmt: skip
+    net = cost.net_ms
+    print(f"frame: {net:.2f} ms net = {net / TARGET_MS:.2f} × the {TARGET_MS:.0f} ms target")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ class ProcessReader:
         self.tick += 1
         tick = self.tick
         self._force_rereads()
+        before = self.names
         names = self._names(forks)
         if names is None:
             return (), 0, [f"processes: cannot list {self.fs.path('proc')}"]
@@ -146,14 +147,17 @@ class ProcessReader:
             seen.append(proc)
             alive.append(name)
         self.names = alive
-        alive_set = set(alive)
-        self.stat_files.forget(alive_set)
-        if self.sched_files is not None:
-            self.sched_files.forget(alive_set)
-        for key in [k for k, s in self.procs.items() if s.last_seen != tick]:
-            gone = self.procs.pop(key)
-            if by_pid.get(str(key[0])) is gone:
-                del by_pid[str(key[0])]
+        # Last tick's pids again, all alive, one state each: nothing to close or drop
+        # (most ticks of a quiet machine; these walks cost ~0.1 ms a tick at 370 pids).
+        if names is not before or len(alive) != len(names) or len(self.procs) != len(seen):
+            alive_set = set(alive)
+            self.stat_files.forget(alive_set)
+            if self.sched_files is not None:
+                self.sched_files.forget(alive_set)
+            for key in [k for k, s in self.procs.items() if s.last_seen != tick]:
+                gone = self.procs.pop(key)
+                if by_pid.get(str(key[0])) is gone:
+                    del by_pid[str(key[0])]
         seen.sort(key=_ORDER)
         top = seen if self.options.top_n <= 0 else seen[: self.options.top_n]
         self.numa.read(top, mono)
@@ -300,7 +304,6 @@ class ProcessReader:
                     self._num,
                     proc,
                     st,
-                    base,
                     mono,
                     first or due or affinity_changed,
                     text,

@@ -82,7 +82,7 @@ class ProcState:
     thread_affinity: dict[int, tuple[int, ...] | None] = field(default_factory=dict)
     thread_stats: dict[int, tuple[int, procparse.PidStat]] = field(
         default_factory=dict
-    )  # by text hash
+    )  # tid -> (hash of its stat bytes, parsed)
     thread_ctx: dict[int, tuple[int, int]] = field(default_factory=dict)  # tid -> switches
     threads_mono: float | None = None  # when the threads were last read
     thread_samples: ThreadTable | None = None

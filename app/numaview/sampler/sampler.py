@@ -16,6 +16,7 @@ import os
 import time
 from array import array
 from collections.abc import Callable
+from operator import sub
 from typing import Any
 
 from numaview.linux import procparse
@@ -44,6 +45,7 @@ NUMASTAT_KEYS = (
     "other_node",
 )
 VMSTAT_KEYS = ("numa_hint_faults", "numa_hint_faults_local", "numa_pages_migrated")
+NODE_MEM_KEYS = ("MemTotal", "MemFree", "FilePages", "AnonPages")
 
 
 class Sampler:
@@ -135,19 +137,22 @@ class Sampler:
         text = self._read("proc/stat", "CPU usage")
         stat = procparse.parse_proc_stat(text) if text is not None else None
         prev, self._stat = self._stat, stat
-        ids = self._ids
-        rows: dict[str, list[float | None]] = {m: [] for m in CPU_METRICS}
+        now_cpus = stat.cpus if stat is not None else {}
+        old_cpus = prev.cpus if prev is not None else {}
+        topo_online = self._topo_online
+        # One column per metric, filled CPU by CPU: no dict per CPU (1024 of them a tick).
+        cols = tuple(array("f") for _ in CPU_METRICS)
         online: list[bool] = []
         busy: dict[int, float | None] = {}
-        for cpu in ids:
-            cur = stat.cpus.get(cpu) if stat else None
-            old = prev.cpus.get(cpu) if prev else None
+        for cpu in self._ids:
+            cur = now_cpus.get(cpu)
             # /proc/stat lists online CPUs; unreadable, it says nothing: keep the topology's word
-            online.append(cur is not None if stat is not None else self._topo_online[cpu])
-            pct = _cpu_pcts(old, cur)
-            for m in CPU_METRICS:
-                rows[m].append(pct.get(m))
-            busy[cpu] = pct.get("busy_pct")
+            online.append(cur is not None if stat is not None else topo_online[cpu])
+            old = old_cpus.get(cpu)
+            pcts = _cpu_pcts(old, cur) if old is not None and cur is not None else _UNKNOWN
+            busy[cpu] = pcts[0]
+            for col, v in zip(cols, pcts, strict=True):
+                col.append(NAN if v is None else v)
         part: dict[str, float | int | None] = {
             "procs_running": stat.procs_running if stat else None,
             "procs_blocked": stat.procs_blocked if stat else None,
@@ -160,15 +165,18 @@ class Sampler:
         online_t = tuple(online)
         if online_t != self._online:
             self._online = online_t
-        cols = {m: array("f", (NAN if v is None else v for v in rows[m])) for m in CPU_METRICS}
-        return CpuTable(self._ids, self._online, cols), busy, part
+        return (
+            CpuTable(self._ids, self._online, dict(zip(CPU_METRICS, cols, strict=True))),
+            busy,
+            part,
+        )
 
     def _nodes(self, dt: float | None, busy: dict[int, float | None]) -> tuple[NodeSample, ...]:
         out = []
         for node in self.topology.nodes:
             base = f"{NODE_DIR}/node{node.id}"
             text = self._read(f"{base}/meminfo", f"node {node.id} memory")
-            mem = procparse.parse_meminfo(text) if text is not None else {}
+            mem = procparse.pick_meminfo(text, NODE_MEM_KEYS) if text is not None else {}
             text = self._read(f"{base}/numastat", f"node {node.id} numastat")
             counters = procparse.parse_counters(text) if text is not None else {}
             prev = self._numastat.get(node.id, {})
@@ -194,7 +202,7 @@ class Sampler:
         text = self._read("proc/loadavg", "load average")
         load = procparse.parse_loadavg(text) if text is not None else None
         vm_text = self.fs.read("proc/vmstat", limit=1 << 20)
-        vm = procparse.parse_counters(vm_text) if vm_text is not None else {}
+        vm = procparse.pick_counters(vm_text, VMSTAT_KEYS) if vm_text is not None else {}
         prev, self._vmstat = self._vmstat, vm
         out: dict[str, Any] = {"load": load, **part}
         for k in VMSTAT_KEYS:
@@ -209,21 +217,43 @@ class Sampler:
         return out
 
 
-def _cpu_pcts(old: tuple[int, ...] | None, cur: tuple[int, ...] | None) -> dict[str, float | None]:
-    if old is None or cur is None:
-        return {}
-    d = [max(c - o, 0) for c, o in zip(cur, old, strict=True)]
+_PCT_ORDER = (
+    "busy_pct",
+    "user_pct",
+    "nice_pct",
+    "system_pct",
+    "iowait_pct",
+    "irq_pct",
+    "steal_pct",
+)
+if CPU_METRICS != _PCT_ORDER:  # pragma: no cover - a new metric needs a place in _cpu_pcts
+    raise ImportError(f"_cpu_pcts returns {_PCT_ORDER}, CPU_METRICS is {CPU_METRICS}")
+_UNKNOWN: tuple[float | None, ...] = (None,) * len(CPU_METRICS)  # no previous counters
+_IDLE: tuple[float | None, ...] = (0.0,) * len(CPU_METRICS)
+
+
+def _cpu_pcts(old: tuple[int, ...], cur: tuple[int, ...]) -> tuple[float | None, ...]:
+    """The CPU's percentages between two /proc/stat lines, in CPU_METRICS order.
+
+    Once per CPU per tick: the deltas by map() and clamped only when one went
+    back (a counter reset), half the time of a clamped comprehension.
+    """
+    if len(cur) != len(old):
+        raise ValueError("/proc/stat lines of different lengths")
+    d = list(map(sub, cur, old))
+    if min(d) < 0:
+        d = [max(x, 0) for x in d]
     user, nice, system, idle, iowait, irq, softirq, steal = d
     total = sum(d)
     if total <= 0:
-        return dict.fromkeys(CPU_METRICS, 0.0)  # no tick elapsed on it: idle
+        return _IDLE  # no tick elapsed on it: idle
     scale = 100.0 / total
-    return {
-        "busy_pct": (total - idle - iowait) * scale,
-        "user_pct": user * scale,
-        "nice_pct": nice * scale,
-        "system_pct": system * scale,
-        "iowait_pct": iowait * scale,
-        "irq_pct": (irq + softirq) * scale,
-        "steal_pct": steal * scale,
-    }
+    return (
+        (total - idle - iowait) * scale,
+        user * scale,
+        nice * scale,
+        system * scale,
+        iowait * scale,
+        (irq + softirq) * scale,
+        steal * scale,
+    )

@@ -1,7 +1,9 @@
 """Per-thread reads of one process: task/TID/stat each, and task/TID/status for masks.
 
-A thread whose stat text is the same as last time is not parsed again (an
-idle thread of a busy pool); a one-thread process needs no task/ reads.
+A thread whose stat bytes are the same as last time is neither decoded nor
+parsed again (an idle thread of a busy pool); a one-thread process needs no
+task/ reads. A pool's files are opened relative to its task/ directory
+(linux/taskdir.py): one path walk per process, not one per thread file.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable
 
 from numaview.linux import procparse
 from numaview.linux.fsroot import FsRoot
+from numaview.linux.taskdir import TaskDir
 from numaview.model.frame import ThreadSample, ThreadTable
 from numaview.sampler.process_state import CLK_TCK, Interner, ProcState
 
@@ -20,7 +23,6 @@ def read_threads(
     num: Callable[[float | None], float | None],
     proc: ProcState,
     st: procparse.PidStat,
-    base: str,
     mono: float,
     refresh: bool,
     main_status: str | None = None,
@@ -37,14 +39,32 @@ def read_threads(
     """
     if st.num_threads == 1:
         # One thread: the process's own stat and status already say it all.
-        tids: list[str] | None = [str(st.pid)]
-        stats = {st.pid: st}
-    else:
-        tids = fs.listdir(f"{base}/task")
-        stats = {}
-    if tids is None:
-        return None
+        return _threads(None, [str(st.pid)], {st.pid: st}, intern, num, proc, st, mono, refresh)
+    task = TaskDir(fs, st.pid)
+    try:
+        tids = task.names()
+        if tids is None:
+            return None
+        return _threads(task, tids, {}, intern, num, proc, st, mono, refresh, main_status)
+    finally:
+        task.close()
+
+
+def _threads(
+    task: TaskDir | None,
+    tids: list[str],
+    stats: dict[int, procparse.PidStat],
+    intern: Interner,
+    num: Callable[[float | None], float | None],
+    proc: ProcState,
+    st: procparse.PidStat,
+    mono: float,
+    refresh: bool,
+    main_status: str | None = None,
+) -> tuple[float | None, float | None] | None:
+    """read_threads' loop; ``task`` is None for a one-thread process (nothing to read)."""
     elapsed = mono - proc.threads_mono if proc.threads_mono is not None else None
+    span = elapsed if elapsed is not None and elapsed > 0 else None  # None: no rates yet
     pool = len(tids) > 1
     had_counts = bool(proc.thread_ctx)
     samples = []
@@ -52,58 +72,67 @@ def read_threads(
     parsed: dict[int, tuple[int, procparse.PidStat]] = {}
     counts: dict[int, tuple[int, int]] = {}
     switched = [0, 0]  # voluntary, involuntary, over all threads since the last read
+    # The loop runs for every thread of the busiest pools every tick: locals, not lookups.
+    old_stats, old_ticks, old_ctx = proc.thread_stats, proc.thread_ticks, proc.thread_ctx
+    affinities, proc_aff = proc.thread_affinity, proc.affinity
+    parse_stat, parse_status = procparse.parse_pid_stat, procparse.parse_task_status
+    idle_pct = num(0.0) if span is not None else None  # what a thread that did not run gets
     for name in sorted((t for t in tids if t.isdigit()), key=int):
         tid = int(name)
         tst = stats.get(tid)
         ran = False
         if tst is None:
-            text = fs.read(f"{base}/task/{name}/stat")
-            if not text:
+            raw = task.read(name + "/stat") if task is not None else None
+            if not raw:
                 continue  # the thread exited
-            digest = hash(text)
-            old = proc.thread_stats.get(tid)
-            # An idle thread of a busy pool: the same text, parsed last time.
-            ran = old is None or old[0] != digest
-            tst = procparse.parse_pid_stat(text) if ran else old[1]  # type: ignore[index]
-            if tst is None:
-                continue
+            digest = hash(raw)
+            old = old_stats.get(tid)
+            if old is not None and old[0] == digest:
+                tst = old[1]  # an idle thread of a busy pool: the same bytes, parsed last time
+            else:
+                ran = True
+                tst = parse_stat(raw.decode("utf-8", "replace"))
+                if tst is None:
+                    continue
             parsed[tid] = (digest, tst)
         t = tst.utime + tst.stime
         ticks[tid] = t
-        before = proc.thread_ticks.get(tid)
+        before = old_ticks.get(tid)
         pct = None
-        if elapsed is not None and elapsed > 0 and before is not None:
-            pct = num(max(t - before, 0) / CLK_TCK / elapsed * 100)
-        if pool and (refresh or ran or tid not in proc.thread_affinity):
+        if span is not None and before is not None:
+            pct = idle_pct if t == before else num(max(t - before, 0) / CLK_TCK / span * 100)
+        if pool and (refresh or ran or tid not in affinities):
             text = main_status if tid == st.pid and main_status else None
-            text = text or fs.read(f"{base}/task/{name}/status")
-            mask, vol, invol = procparse.parse_task_status(text) if text else (None, None, None)
-            proc.thread_affinity[tid] = intern(mask)  # type: ignore[assignment]
+            if not text and task is not None:
+                raw = task.read(name + "/status")
+                text = raw.decode("utf-8", "replace") if raw else None
+            mask, vol, invol = parse_status(text) if text else (None, None, None)
+            affinities[tid] = intern(mask)  # type: ignore[assignment]
             if vol is not None and invol is not None:
                 now = (vol, invol)
-                last = proc.thread_ctx.get(tid)
+                last = old_ctx.get(tid)
                 if last is not None:
                     switched[0] += max(now[0] - last[0], 0)
                     switched[1] += max(now[1] - last[1], 0)
                 counts[tid] = now
-        elif tid in proc.thread_ctx:
-            counts[tid] = proc.thread_ctx[tid]  # did not run: the same counts
-        aff = proc.thread_affinity.get(tid)
+        elif tid in old_ctx:
+            counts[tid] = old_ctx[tid]  # did not run: the same counts
+        aff = affinities.get(tid)
         sample = ThreadSample(
             tid=tid,  # kept as an array entry, no object per frame
             name=intern(tst.comm),  # type: ignore[arg-type]
             state=tst.state,
             last_cpu=tst.processor,
             cpu_pct=pct,
-            affinity=None if aff is None or aff is proc.affinity or aff == proc.affinity else aff,
+            affinity=None if aff is None or aff is proc_aff or aff == proc_aff else aff,
         )
         samples.append(sample)
     proc.thread_ticks, proc.thread_stats, proc.thread_ctx = ticks, parsed, counts
     proc.threads_mono = mono
-    proc.thread_affinity = {t: a for t, a in proc.thread_affinity.items() if t in ticks}
+    proc.thread_affinity = {t: a for t, a in affinities.items() if t in ticks}
     fresh = ThreadTable(samples, intern)
     if proc.thread_samples is None or fresh != proc.thread_samples:
         proc.thread_samples = fresh
-    if not pool or not had_counts or elapsed is None or elapsed <= 0:
+    if not pool or not had_counts or span is None:
         return None
-    return num(switched[0] / elapsed), num(switched[1] / elapsed)
+    return num(switched[0] / span), num(switched[1] / span)
