@@ -20,6 +20,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from numaview.model.frame import Frame
+from numaview.tui.widgets.charts import ChartPanel
 from numaview.tui.widgets.header import HeaderBar
 from numaview.tui.widgets.heatmap import Heatmap
 from numaview.tui.widgets.lines import changed_runs
@@ -136,5 +137,31 @@ def test_a_new_process_count_does_not_relayout_the_screen(
             table.action_cursor_to(-1)
             await pilot.pause()
             assert table.selected is fewer.processes[-1] or table.selected in fewer.processes
+
+    asyncio.run(main())
+
+
+def test_charts_follow_a_resting_cursor_at_their_next_redraw_and_a_moved_one_at_once() -> None:
+    async def main() -> None:
+        app, source = demo_app(charts=True)
+        async with app.run_test(size=(160, 50)) as pilot:
+            source.push(4)
+            await pilot.pause()
+            table, charts = app.query_one(ProcessTable), app.query_one(ChartPanel)
+            frame = table._frame
+            assert frame is not None and charts.display
+            builds = charts.builds
+            top, second = table.visible_rows()[:2]
+            # the second busiest becomes the busiest: the resting cursor moves with the top row
+            faster = replace(second, cpu_pct=(top.cpu_pct or 0.0) + 50.0)
+            procs = tuple(faster if p is second else p for p in frame.processes)
+            table.show(replace(frame, processes=procs))
+            await pilot.pause()
+            assert table.selected is faster and charts.subject == ("pid", faster.pid)
+            assert charts.builds == builds  # no build for it: the next due redraw shows it
+            await pilot.press("down")  # the user chose a process: drawn at once
+            await pilot.pause()
+            assert table.selected is not None and charts.subject == ("pid", table.selected.pid)
+            assert charts.builds == builds + 1
 
     asyncio.run(main())

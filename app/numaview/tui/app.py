@@ -262,7 +262,9 @@ class NumaviewApp(PlanningMixin, RecorderMixin, WorkloadMixin):
         self._update_selection()
         charts = self.query_one(ChartPanel)
         if message.pid is not None:
-            charts.set_subject_process(message.pid)
+            # A cursor resting on the top row changes process whenever the busiest one
+            # changes: the charts take it at their next redraw, not with a build a second.
+            charts.set_subject_process(message.pid, now=message.by_user)
 
     def on_process_table_opened(self, message: ProcessTable.Opened) -> None:
         frame = self.frame

@@ -335,14 +335,16 @@ class ChartPanel(Widget, can_focus=False):
     def set_subject_cpu(self, cpu: int | None) -> None:
         self._set_subject(None if cpu is None else ("cpu", cpu))
 
-    def set_subject_process(self, pid: int | None) -> None:
-        self._set_subject(None if pid is None else ("pid", pid))
+    def set_subject_process(self, pid: int | None, now: bool = True) -> None:
+        """``now``: redraw at once (the user chose it); else with the next due redraw."""
+        self._set_subject(None if pid is None else ("pid", pid), now)
 
-    def _set_subject(self, subject: Subject | None) -> None:
+    def _set_subject(self, subject: Subject | None, now: bool = True) -> None:
         # The app re-selects on every cursor move: only a change costs a build.
         if subject != self.subject:
             self.subject = subject
-            self._request()
+            if now:
+                self._request()
 
     def add_marker(self, mono: float, label: str) -> None:
         """A vertical line at ``mono`` (the sampler's clock), e.g. when a re-pin was applied."""

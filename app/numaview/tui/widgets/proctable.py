@@ -79,7 +79,13 @@ class ProcessTable(ScrollView, can_focus=True):
     ]
 
     class Selected(ProcessMessage):
-        """The cursor is on another process (pid None: the table is empty)."""
+        """The cursor is on another process (pid None: the table is empty).
+
+        ``by_user``: the user moved the cursor (keys, click); False when the
+        cursor sat on the top row and the busiest process changed under it.
+        """
+
+        by_user = False
 
     class Opened(ProcessMessage):
         """Enter (or a double click) on a process: the app opens its detail screen."""
@@ -267,13 +273,15 @@ class ProcessTable(ScrollView, can_focus=True):
 
     # -- cursor --------------------------------------------------------------------
 
-    def _select_changed(self) -> None:
+    def _select_changed(self, by_user: bool = False) -> None:
         p = self.selected
         key = None if p is None else p.key
         if key != self._selected_key:
             self._selected_key = key
             pid, start = (None, None) if p is None else p.key
-            self.post_message(self.Selected(pid, start, table=self))
+            message = self.Selected(pid, start, table=self)
+            message.by_user = by_user
+            self.post_message(message)
 
     def _page(self) -> int:
         return max(self._height() - 1, 1)
@@ -296,7 +304,7 @@ class ProcessTable(ScrollView, can_focus=True):
             return
         self._follow_process = True
         self._cursor = max(min(row, len(self._rows) - 1), 0)
-        self._select_changed()
+        self._select_changed(by_user=True)
         if not self._scroll_to_cursor():
             self._refresh_changed_lines()
 
