@@ -26,24 +26,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
+from benchmarks.bench_peers import Tmux, rss_mb
+
 TARGET_MB = 45.0
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def child(prefill: int) -> int:
@@ -69,32 +61,6 @@ def child(prefill: int) -> int:
 
         factories.live = filled
     return main([])
-
-
-class Tmux:
-    """A private tmux server (its own socket), so nothing else's sessions are touched."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.tmux = shutil.which("tmux") or ""
-        if not self.tmux:
-            raise SystemExit("needs tmux (apt-get install tmux)")
-        self.socket = f"bench-rss-{uuid.uuid4().hex[:6]}"
-        self.env = env
-
-    def start(self, name: str, width: int, height: int, command: str) -> int:
-        subprocess.run(
-            [self.tmux, "-L", self.socket, "new-session", "-d", "-s", name,
-             "-x", str(width), "-y", str(height), command],
-            check=True, env=self.env,
-        )  # fmt: skip
-        out = subprocess.run(
-            [self.tmux, "-L", self.socket, "list-panes", "-t", name, "-F", "#{pane_pid}"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        return int(out.stdout.split()[0])
-
-    def stop(self) -> None:
-        subprocess.run([self.tmux, "-L", self.socket, "kill-server"], capture_output=True)
 
 
 def one_round(
