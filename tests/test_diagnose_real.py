@@ -206,6 +206,9 @@ def test_two_gil_bound_five_thread_processes_on_one_cpu_are_one_finding_with_a_f
     d = Diagnoser(sampler.topology, Thresholds(raise_after_s=1.0, idle_pct=20.0))
     key = f"oversubscription:{a.pid},{b.pid}"
     raised = diagnose(sampler, d, {key}, symptoms=frozenset({"overlapping-affinity"}))
+    # Rates over half a second, as diagnose() samples: right after its last sample the
+    # span is a few ms, and one thread that held the GIL through it reads as ~100 %.
+    time.sleep(0.5)
     s = sampler.sample().process(a.pid)
     assert s is not None and s.threads == 5 and s.affinity == (PINNED,)
     assert s.thread_samples is not None  # no thread is busy on its own
@@ -221,6 +224,7 @@ def test_busy_four_thread_process_pinned_to_one_cpu_is_oversubscribed(spawn: Spa
     key = f"oversubscription:{pool.pid}"
     raised = diagnose(sampler, d, {key})
 
+    time.sleep(0.5)  # a frame over half a second, as diagnose() samples
     s = sampler.sample().process(pool.pid)
     assert s is not None and s.affinity == (PINNED,) and s.threads == 5
     assert s.thread_samples is not None
