@@ -306,7 +306,8 @@ def render_text(
 ) -> str:
     """The whole report: a summary line, the load test, each finding, then sampling errors."""
     findings = log.ordered(ever)
-    head = [f"host {host or '?'}: {log.duration_s:g} s, {log.frames} frames"]
+    # tenths of a second: a tick that ran a millisecond late is no news (JSON keeps ms)
+    head = [f"host {host or '?'}: {round(log.duration_s, 1):g} s, {log.frames} frames"]
     if log.interrupted:
         head[0] += " (interrupted: what was found so far)"
     if findings:
