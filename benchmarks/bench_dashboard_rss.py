@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_peers import Tmux, rss_mb
+from benchmarks.bench_peers import Tmux, rss_mb, sleepers
 
 TARGET_MB = 45.0
 
@@ -122,17 +122,11 @@ def main() -> None:
             warm = "import benchmarks.floor_app, numaview.cli, numaview.stream.factories,"
             warm += " numaview.tui.app, numaview.sampler.sampler, numaview.linux.sysfs"
             subprocess.run([py, "-c", warm], env=env, check=True)
-        sleepers = [subprocess.Popen(["sleep", "3600"]) for _ in range(args.extra)]
-        try:
+        with sleepers(args.extra):
             for r in range(args.rounds):
                 order = programs if r % 2 == 0 else programs[::-1]
                 for label, mb in one_round(order, args.size, seconds, env).items():
                     results.setdefault(label, []).append(mb)
-        finally:
-            for p in sleepers:
-                p.kill()
-            for p in sleepers:
-                p.wait()
     n_procs = sum(1 for d in os.listdir("/proc") if d.isdigit()) + args.extra
     print(
         f"{args.rounds} rounds at {args.size}, RSS {args.seconds:.0f} s after the start"

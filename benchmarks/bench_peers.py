@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +94,19 @@ def programs(install: bool, config_home: Path) -> list[Program]:
         conf.write_text("update_ms = 1000\n")
         found.append(Program("btop update_ms=1000", f"exec {btop}", "btop"))
     return found
+
+
+@contextmanager
+def sleepers(n: int) -> Iterator[None]:
+    """``n`` sleeping children meanwhile, so the machine has a few hundred processes."""
+    children = [subprocess.Popen(["sleep", "3600"]) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for p in children:
+            p.kill()
+        for p in children:
+            p.wait()
 
 
 class Tmux:
@@ -164,20 +179,14 @@ def main() -> None:
             + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
         )  # fmt: skip
         progs = programs(not args.no_install, Path(tmp))
-        sleepers = [subprocess.Popen(["sleep", "3600"]) for _ in range(args.extra)]
         results: dict[str, dict[str, list[tuple[float, float]]]] = {}
-        try:
+        with sleepers(args.extra):
             for r in range(args.rounds):
                 for size in sizes:
                     order = progs if r % 2 == 0 else progs[::-1]
                     got = measure(size, order, args.seconds, env)
                     for label, fig in got.items():
                         results.setdefault(size, {}).setdefault(label, []).append(fig)
-        finally:
-            for p in sleepers:
-                p.kill()
-            for p in sleepers:
-                p.wait()
     n_procs = sum(1 for d in os.listdir("/proc") if d.isdigit()) + args.extra
     print(f"{args.rounds} rounds × {args.seconds:.0f} s at a 1 s refresh, ~{n_procs} processes,"
           f" {os.cpu_count()} CPUs")  # fmt: skip
