@@ -120,3 +120,86 @@ def test_a_real_pool_sharing_a_cpu_shows_its_workers_preemptions() -> None:
     # The main thread waits in join(): its own count, all /proc/PID/status has, stands.
     assert main0.nonvoluntary_ctxt is not None and main1.nonvoluntary_ctxt is not None
     assert main1.nonvoluntary_ctxt - main0.nonvoluntary_ctxt < 5
+
+
+def busy_pools(rig: Rig, pools: int, threads: int) -> list[FakeProcess]:
+    """``pools`` processes of ``threads`` threads each, every thread running every second."""
+    out = []
+    for k in range(pools):
+        pid = 10_000 + 1000 * k
+        ths = [FakeThread(pid + t, f"w{t}", cpu=(k + t) % 32) for t in range(threads)]
+        out.append(rig.fp.add(FakeProcess(pid=pid, name=f"pool{k}", threads=ths)))
+    return out
+
+
+def run_second(pools: list[FakeProcess], weights: list[int]) -> None:
+    for p, w in zip(pools, weights, strict=True):
+        for th in p.threads:
+            th.ticks += w
+
+
+def test_thread_files_a_tick_stay_within_the_budget_and_no_pool_starves(tmp_path: Path) -> None:
+    # Six pools of 40 busy threads (a stat and a status each: 480 thread files a
+    # tick) and a budget of 200: the busiest pool is read most ticks, every pool at
+    # least once a rotation.
+    rig = Rig(tmp_path, thread_files=200, refresh_every=5)
+    pools = busy_pools(rig, 6, 40)
+    weights = [60, 50, 40, 30, 20, 10]  # ticks a thread a second: pool0 the busiest
+    rig.tick()  # first reads: always, whatever the budget
+    reads: dict[int, list[int]] = {p.pid: [] for p in pools}
+    for second in range(2, 32):
+        run_second(pools, weights)
+        f = rig.tick()
+        files = 0
+        for p in pools:
+            state = rig.sampler.processes.by_pid[str(p.pid)]
+            if state.threads_tick == rig.sampler.processes.tick:
+                reads[p.pid].append(second)
+                files += state.thread_files
+            row = f.process(p.pid)
+            assert (
+                row is not None and row.thread_samples is not None and len(row.thread_samples) == 40
+            )
+        assert files <= 200, (second, files)
+    busiest = reads[pools[0].pid]
+    assert len(busiest) >= 15, busiest
+    for p in pools:
+        got = reads[p.pid]
+        gaps = [b - a for a, b in zip([1, *got], [*got, 31], strict=True)]
+        assert got and max(gaps) <= 5 + 2, (p.name, got)  # its rotation, and a tick of slack
+
+
+def test_a_pool_read_late_gets_thread_cpu_over_its_own_span(tmp_path: Path) -> None:
+    # A budget under one pool's files: one pool a tick, the busiest but for the
+    # other's turn each rotation (3 ticks).
+    rig = Rig(tmp_path, thread_files=50, refresh_every=3)
+    pools = busy_pools(rig, 2, 40)
+    rig.tick()
+    rig.tick()
+    seen: dict[int, float] = {}
+    late_reads = 0
+    for _ in range(6):
+        run_second(pools, [80, 30])
+        f = rig.tick()
+        row = f.process(pools[1].pid)
+        state = rig.sampler.processes.by_pid[str(pools[1].pid)]
+        assert row is not None and row.cpu_pct == 40 * 30.0  # the process row: every tick
+        if state.threads_tick == rig.sampler.processes.tick and row.thread_samples is not None:
+            late_reads += 1
+            seen.update({t.tid: t.cpu_pct for t in row.thread_samples if t.cpu_pct is not None})
+    # When its threads are read after waiting, each shows its 30 % over the whole wait.
+    assert seen and set(seen.values()) == {30.0}
+    assert 1 <= late_reads <= 3  # not every tick: it waited its turn
+    busiest = rig.sampler.processes.by_pid[str(pools[0].pid)]
+    assert busiest.threads_tick >= rig.sampler.processes.tick - 1
+
+
+def test_no_budget_reads_every_pool_every_tick(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, thread_files=0, refresh_every=1000)
+    pools = busy_pools(rig, 4, 40)
+    rig.tick()
+    for _ in range(3):
+        run_second(pools, [10, 10, 10, 10])
+        rig.tick()
+        tick = rig.sampler.processes.tick
+        assert all(rig.sampler.processes.by_pid[str(p.pid)].threads_tick == tick for p in pools)

@@ -129,7 +129,13 @@ def _sample(args: argparse.Namespace) -> tuple[Frame, list[ProcessSample]]:
 
     interval = interval_arg(args.interval)
     options = SamplerOptions(
-        top_n=0, refresh_every=1, numa_k=256, numa_per_tick=256, numa_budget=1.0, threads_top=256
+        top_n=0,
+        refresh_every=1,
+        numa_k=256,
+        numa_per_tick=256,
+        numa_budget=1.0,
+        threads_top=256,
+        thread_files=0,
     )
     sampler = Sampler(args.root, args.topology, options)
     first = sampler.sample()

@@ -66,7 +66,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     top_n = SNAPSHOT_TOP_N if args.top is None else args.top
     # Two ticks only: re-read every kept process's status on the second one, or
     # the processes that did not run would have no context-switch rates at all.
-    options = SamplerOptions(top_n=top_n, refresh_every=1)
+    options = SamplerOptions(top_n=top_n, refresh_every=1, thread_files=0)
     sampler = Sampler(args.root, topo, options)
     first = sampler.sample()  # rates need two readings; this one only sets the baseline
     # Rates cover start-of-tick to start-of-tick, so sleep off what the first tick took.

@@ -40,7 +40,9 @@ def _sample(pid: int) -> ProcessSample | None:
     from numaview.sampler.sampler import Sampler, SamplerOptions
 
     topo = discover("/")
-    options = SamplerOptions(top_n=0, numa_k=0, refresh_every=1, threads_top=1_000_000)
+    options = SamplerOptions(
+        top_n=0, numa_k=0, refresh_every=1, threads_top=1_000_000, thread_files=0
+    )
     sampler = Sampler("/", topo, options)
     sampler.processes.restrict([pid])  # its threads twice, not every thread of the machine
     sampler.sample()

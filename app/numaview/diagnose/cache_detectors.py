@@ -174,7 +174,8 @@ def _spread(c: Context, p: ProcessSample, counts: dict[int, int]) -> Finding | N
     def room(cache: Cache) -> int:
         """Cores it could use there: idle ones, and the ones its own threads hold."""
         cores = {c.siblings.get(x, (x,)) for x in cache.cpus if x in c.busy and x in allowed}
-        return sum(1 for core in cores if all(x in mine or x in c.idle([x]) for x in core))
+        idle = c.idle_set
+        return sum(1 for core in cores if all(x in mine or x in idle for x in core))
 
     fits = [caches[d] for d in counts if set(caches[d].cpus) <= allowed and room(caches[d]) >= n]
     if not fits:

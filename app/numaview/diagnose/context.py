@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from numaview.diagnose.findings import PinPlan, Thresholds
 from numaview.model.frame import Frame, ProcessSample
@@ -34,6 +35,7 @@ class Context:
     siblings: dict[int, tuple[int, ...]]
     served: Mapping[int, str] = field(default_factory=dict)  # pid -> "vllm :8001"
     _cores: dict[tuple[int, ...], list[tuple[int, ...]]] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict)  # answers computed once per frame
 
     @classmethod
     def build(cls, history: Sequence[Frame], topo: Topology, t: Thresholds) -> Context:
@@ -64,7 +66,17 @@ class Context:
         A shared machine's background job at nice 19 gets 1.5 % of a CPU against
         a nice-0 thread: for a process moved there, that CPU is as good as idle.
         """
-        return [c for c in cpus if self.load.get(c, 100.0) < self.t.idle_pct]
+        idle = self.idle_set
+        return [c for c in cpus if c in idle]
+
+    @property
+    def idle_set(self) -> frozenset[int]:
+        """The CPUs ``idle`` keeps, as a set (asked thousands of times a frame on 512 CPUs)."""
+        got = self._memo.get("idle")
+        if got is None:
+            limit = self.t.idle_pct
+            got = self._memo["idle"] = frozenset(c for c, v in self.load.items() if v < limit)
+        return got
 
     def idle_cores(self, cpus: Sequence[int]) -> list[tuple[int, ...]]:
         """Whole physical cores (every sibling idle) among ``cpus``, each once.
@@ -140,16 +152,29 @@ def _groups(c: Context) -> list[tuple[tuple[int, ...], list[ProcessSample]]]:
     """Pinned processes that want CPU, grouped by identical affinity (engines sharing CPUs).
 
     A group counts when together they are busy, so two burners at 50 % each on
-    one CPU are seen, not only processes busy on their own.
+    one CPU are seen, not only processes busy on their own. Once per frame.
     """
+    got = c._memo.get("groups")
+    if got is None:
+        got = c._memo["groups"] = _group(c)
+    return list(got)
+
+
+def _group(c: Context) -> list[tuple[tuple[int, ...], list[ProcessSample]]]:
     everything = set(c.busy)
     groups: dict[tuple[int, ...], list[ProcessSample]] = {}
+    # Masks are shared objects frame-wide: each distinct one is filtered once.
+    allowed_of: dict[int, tuple[tuple[int, ...], tuple[int, ...] | None]] = {}
     for p in c.contenders():
         if p.kernel_thread or not p.affinity:
             continue
-        allowed = tuple(x for x in p.affinity if x in c.busy)
-        if allowed and not everything <= set(allowed):
-            groups.setdefault(allowed, []).append(p)
+        known = allowed_of.get(id(p.affinity))
+        if known is None:
+            allowed = tuple(x for x in p.affinity if x in c.busy)
+            pinned = allowed if allowed and not everything <= set(allowed) else None
+            known = allowed_of[id(p.affinity)] = (p.affinity, pinned)
+        if known[1] is not None:
+            groups.setdefault(known[1], []).append(p)
     groups = {k: v for k, v in groups.items() if sum(p.cpu_pct or 0.0 for p in v) >= c.t.busy_pct}
     # by pid, not by the frame's CPU order: the finding's key must not change when two
     # processes sharing CPUs swap places from one frame to the next

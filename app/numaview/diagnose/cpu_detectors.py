@@ -33,8 +33,9 @@ def idle_cores(c: Context) -> list[Finding]:
         if want <= len(allowed) or used < 0.8 * 100 * len(allowed):
             continue  # not confined, or not using what it has
         nodes = sorted({c.node_of[x] for x in allowed if x in c.node_of})
-        outside = [x for n in nodes for x in c.node_cpus.get(n, ()) if x not in allowed]
-        idle_out = c.idle(outside) or c.idle([x for x in c.busy if x not in allowed])
+        mask = set(allowed)
+        outside = [x for n in nodes for x in c.node_cpus.get(n, ()) if x not in mask]
+        idle_out = c.idle(outside) or c.idle([x for x in c.busy if x not in mask])
         if not idle_out:
             continue
         mover = max(procs, key=lambda p: _runnable(p, t))
@@ -160,8 +161,9 @@ def oversubscription(c: Context) -> list[Finding]:
         if runnable <= len(aff) or (invol < t.invol_per_s and not saturated):
             continue
         nodes = sorted({c.node_of[x] for x in aff if x in c.node_of})
-        spare = [x for n in nodes for x in c.node_cpus.get(n, ()) if x not in aff]
-        idle = c.idle(spare) or c.idle([x for x in c.busy if x not in aff])
+        mask = set(aff)
+        spare = [x for n in nodes for x in c.node_cpus.get(n, ()) if x not in mask]
+        idle = c.idle(spare) or c.idle([x for x in c.busy if x not in mask])
         fix = None
         if idle:
             mover = min(procs, key=lambda p: p.rss_bytes or 0) if len(procs) > 1 else procs[0]
@@ -211,28 +213,36 @@ def overlapping_affinity(c: Context) -> list[Finding]:
     # N processes sharing CPUs get ~100/N % each: judge a pair by what it uses
     # together, so three or four engines crowding one CPU are seen too.
     t = c.t
-    pinned = [
-        p
-        for p in c.frame.processes
-        if not p.kernel_thread
-        and p.affinity
-        and not all_cpus <= set(p.affinity)
-        and (p.cpu_pct or 0.0) >= t.busy_pct / 4
-    ]
+    masks: dict[int, frozenset[int]] = {}  # masks are shared objects: one set each
+    pinned = []
+    for p in c.frame.processes:
+        if p.kernel_thread or not p.affinity or (p.cpu_pct or 0.0) < t.busy_pct / 4:
+            continue
+        mask = masks.get(id(p.affinity))
+        if mask is None:
+            mask = masks[id(p.affinity)] = frozenset(p.affinity)
+        if not all_cpus <= mask:
+            pinned.append((p, mask))
+    # Pairs of the same two masks share the same answers (a node's engines, 512 CPUs).
+    pair_facts: dict[tuple[int, int], tuple[frozenset[int], bool, list[int]]] = {}
+    idle_now = c.idle_set & all_cpus
     out = []
     done: set[tuple[int, int]] = set()
-    for i, a in enumerate(pinned):
-        for b in pinned[i + 1 :]:
-            shared = set(a.affinity or ()) & set(b.affinity or ())
+    for i, (a, a_mask) in enumerate(pinned):
+        for b, b_mask in pinned[i + 1 :]:
+            facts = pair_facts.get((id(a_mask), id(b_mask)))
+            if facts is None:
+                shared_set = a_mask & b_mask
+                crowded = bool(shared_set) and (
+                    sum(c.busy.get(x, 0.0) for x in shared_set) / len(shared_set) >= t.saturated_pct
+                )
+                facts = (shared_set, crowded, sorted(idle_now - a_mask - b_mask))
+                pair_facts[(id(a_mask), id(b_mask))] = facts
+            shared, crowded, idle = facts
             if not shared or (a.pid, b.pid) in done:
                 continue
-            crowded = sum(c.busy.get(x, 0.0) for x in shared) / len(shared) >= t.saturated_pct
             if not crowded and (a.cpu_pct or 0.0) + (b.cpu_pct or 0.0) < t.busy_pct * 1.5:
                 continue  # not two busy users of the same CPUs
-            union = set(a.affinity or ()) | set(b.affinity or ())
-            idle = c.idle([x for x in all_cpus if x not in union])
-            if len(idle) < min(len(shared), 1):
-                continue
             if not idle:
                 continue
             done.add((a.pid, b.pid))

@@ -13,6 +13,7 @@ import itertools
 
 from numaview.diagnose.context import Context, _busy_threads, _nodes_text, _plan, _who
 from numaview.diagnose.findings import Finding
+from numaview.model.frame import ProcessSample
 from numaview.render.units import size as human_bytes
 
 # -- 2. cross-node placement ---------------------------------------------------------
@@ -146,14 +147,20 @@ def wandering(c: Context) -> list[Finding]:
     if len(window) < 3:
         return []
     out = []
+    spans: dict[int, bool] = {}  # id of a (shared) mask -> whether it spans nodes
+    index: list[dict[int, ProcessSample]] = []  # the window's rows by pid, when first needed
     for p in c.busy_procs():
-        aff = set(p.affinity or ())
-        if len({c.node_of.get(x) for x in aff}) < 2:
+        multi = spans.get(id(p.affinity))
+        if multi is None:
+            multi = spans[id(p.affinity)] = len({c.node_of.get(x) for x in p.affinity or ()}) > 1
+        if not multi:
             continue  # pinned within one node: cannot wander across nodes
+        if not index:
+            index.extend({q.pid: q for q in f.processes} for f in window)
         seq: list[tuple[int, ...]] = []
         last_move = None  # when it last changed nodes
-        for f in window:
-            q = f.process(p.pid)
+        for f, rows in zip(window, index, strict=True):
+            q = rows.get(p.pid)
             if q is not None and q.start_time == p.start_time and q.nodes_running:
                 if seq and seq[-1] != q.nodes_running:
                     last_move = f.mono

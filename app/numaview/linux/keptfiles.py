@@ -49,6 +49,14 @@ class ProcFiles:
         else:
             self.capacity = 0
         self.fds: dict[str, int] = {}
+        self.suffix = "/" + name
+        try:
+            # Opened relative to /proc: the path walk to it is paid once, not per read.
+            self.dir: int | None = os.open(
+                fs.path("proc"), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+            )
+        except OSError:
+            self.dir = None
 
     def read(self, pid: str) -> bytes | None:
         fd = self.fds.get(pid)
@@ -57,11 +65,10 @@ class ProcFiles:
                 return os.pread(fd, 4096, 0)
             except OSError:
                 os.close(self.fds.pop(pid))  # exited (ESRCH): maybe a new process now
-        path = self.fs.path(f"proc/{pid}/{self.name}")
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            return None
+            fd = os.open(pid + self.suffix, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.dir)
+        except (OSError, TypeError):
+            return None  # TypeError: no /proc to open it under
         try:
             data = os.pread(fd, 4096, 0)
         except OSError:
@@ -80,3 +87,6 @@ class ProcFiles:
 
     def close(self) -> None:
         self.forget(set())
+        if self.dir is not None:
+            os.close(self.dir)
+            self.dir = None

@@ -16,6 +16,10 @@
   on the rotation: a process whose CPU time did not move had no thread run,
   so its threads' last CPUs are still right. One-thread processes need no
   task/ reads at all. ``reread(pid)`` reads one process in full next tick.
+  Thread files are the bulk of a tick on a big machine (120 pools of 250
+  threads: 30,000 files, ~200 ms), so a tick reads at most ``thread_files``
+  of them: pools that waited a rotation first, then the busiest; a pool left
+  out keeps its last thread table until its turn.
 - numa_maps of the largest processes, within a CPU budget: numareader.py.
 - Values that repeat (CPU lists, names, percentages) are shared objects, and
   unchanged rows are the previous frame's objects: an hour of frames fits.
@@ -48,6 +52,10 @@ from numaview.sampler.threadreader import read_threads
 __all__ = ["CLK_TCK", "PAGE_SIZE", "ProcessReader", "SamplerOptions", "rate"]
 
 _ORDER = attrgetter("order")
+# A process whose threads are to be read this tick: (it, its rank, refresh their
+# status, its text of /proc/PID/status, must: a first read or a reread,
+# and the switch rates its threads gave last time).
+Pool = tuple[ProcState, int, bool, str, bool, tuple[float | None, float | None]]
 SCHED_MISSES = 8  # processes with stat but no schedstat before schedstat is given up
 
 
@@ -161,7 +169,8 @@ class ProcessReader:
         seen.sort(key=_ORDER)
         top = seen if self.options.top_n <= 0 else seen[: self.options.top_n]
         self.numa.read(top, mono)
-        out = []
+        out: list[ProcessSample | ProcState] = []
+        pools: list[Pool] = []
         for rank, proc in enumerate(top):
             if (
                 proc.same_text
@@ -171,10 +180,51 @@ class ProcessReader:
             ):
                 out.append(row)  # nothing moved and not its turn: last tick's row
                 continue
-            sample = self._process(proc, rank, mono)
+            sample = self._process(proc, rank, mono, pools)
             if sample is not None:
                 out.append(sample)
-        return tuple(out), len(seen), []
+        if pools:
+            self._read_pools(pools, mono)
+            out = [self._row(p, p.st, p.cpu_now) if isinstance(p, ProcState) else p for p in out]  # type: ignore[arg-type]
+        return tuple(out), len(seen), []  # type: ignore[arg-type]
+
+    def _read_pools(self, pools: list[Pool], mono: float) -> None:
+        """The thread reads of this tick's pools, within ``thread_files`` files.
+
+        First reads and rereads always; then pools whose threads wait a whole
+        rotation or more, the longest waiting first; then the busiest, by rank.
+        One pool a tick is read even when it alone is over the budget. A pool left out keeps its last thread table (and its rates cover the
+        time since it was read) and moves up a turn.
+        """
+        limit = self.options.thread_files
+        tick, every = self.tick, max(self.options.refresh_every, 1)
+
+        def order(pool: Pool) -> tuple[int, int]:
+            proc, rank, must = pool[0], pool[1], pool[4]
+            if must:
+                return (0, rank)
+            if tick - proc.threads_tick >= every:
+                return (1, proc.threads_tick)
+            return (2, rank)
+
+        left = limit
+        for proc, _rank, refresh, text, must, before in (
+            sorted(pools, key=order) if limit > 0 else pools
+        ):
+            st = proc.st
+            assert st is not None
+            if limit > 0 and not must:
+                # Last time's files, or one per thread (and a status each when refreshing).
+                guess = proc.thread_files or st.num_threads * (2 if refresh else 1)
+                if guess > left and left < limit:  # one pool a tick whatever its size
+                    if proc.threads_mono is not None:
+                        proc.ctx_rates = before  # its threads' switches, not its main thread's
+                    continue  # waits its turn: the pools behind may be smaller
+            rates = read_threads(self.fs, self.intern, self._num, proc, st, mono, refresh, text)
+            proc.threads_tick = tick
+            left -= proc.thread_files
+            if rates is not None:
+                proc.ctx_rates = rates  # all threads', not the main thread's
 
     def reread(self, pid: int) -> None:
         """Read this process in full next tick (say, just re-pinned while asleep).
@@ -252,7 +302,10 @@ class ProcessReader:
         proc.order = (-cpu_pct, -st.rss_pages, key[0]) if cpu_pct else proc.rest_order
         return proc
 
-    def _process(self, proc: ProcState, rank: int, mono: float) -> ProcessSample | None:
+    def _process(
+        self, proc: ProcState, rank: int, mono: float, pools: list[Pool]
+    ) -> ProcessSample | ProcState | None:
+        """Its row; or itself, put on ``pools``, when its threads are to be read first."""
         cpu_pct, active = proc.cpu_now, proc.active_now
         st = proc.st
         assert st is not None
@@ -260,7 +313,8 @@ class ProcessReader:
         base = f"proc/{pid}"
         first = proc.sample is None
         every = max(self.options.refresh_every, 1)
-        due = (self.tick + pid) % every == 0 or proc.status_reads == 1 or proc.forced
+        forced = proc.forced
+        due = (self.tick + pid) % every == 0 or proc.status_reads == 1 or forced
         proc.forced = False
         if first:
             proc.kernel = bool(st.flags & procparse.PF_KTHREAD)
@@ -285,6 +339,7 @@ class ProcessReader:
             if status.kthread is not None:
                 proc.kernel = status.kthread
             ctx = (status.voluntary_ctxt, status.nonvoluntary_ctxt)
+            pool_rates = proc.ctx_rates  # a pool's: summed over its threads when they were read
             elapsed = mono - proc.status_mono if proc.status_reads else None
             if elapsed is not None and elapsed > 0:
                 proc.ctx_rates = (
@@ -298,18 +353,11 @@ class ProcessReader:
             proc.status_reads += 1
             threads_now = active and rank < self.options.threads_top
             if self.options.threads and not proc.kernel and (first or due or threads_now):
-                pool_rates = read_threads(
-                    self.fs,
-                    self.intern,
-                    self._num,
-                    proc,
-                    st,
-                    mono,
-                    first or due or affinity_changed,
-                    text,
-                )
-                if pool_rates is not None:
-                    proc.ctx_rates = pool_rates  # all threads', not the main thread's
+                refresh = first or due or affinity_changed
+                if st.num_threads > 1:
+                    pools.append((proc, rank, refresh, text, first or forced, pool_rates))
+                    return proc  # its row once its threads are read (or wait their turn)
+                read_threads(self.fs, self.intern, self._num, proc, st, mono, refresh, text)
         return self._row(proc, st, cpu_pct)
 
     def _idle_turn(
@@ -328,9 +376,16 @@ class ProcessReader:
         """The process's row from what is known of it; the last row when nothing differs."""
         pid = st.pid
         threads = proc.thread_samples
-        own = (st.processor,) if st.processor is not None else ()
-        last: tuple[int, ...] = self.intern(threads.last_cpus if threads else own)  # type: ignore[assignment]
-        nodes = self.intern(tuple(sorted({self.cpu_node[c] for c in last if c in self.cpu_node})))
+        prev = proc.sample
+        last: tuple[int, ...]
+        nodes: tuple[int, ...]
+        if threads and prev is not None and prev.thread_samples is threads:
+            last, nodes = prev.last_cpus, prev.nodes_running  # the same threads: as they were
+        else:
+            own = (st.processor,) if st.processor is not None else ()
+            last = self.intern(threads.last_cpus if threads else own)  # type: ignore[assignment]
+            node_of = self.cpu_node
+            nodes = self.intern(tuple(sorted({node_of[c] for c in last if c in node_of})))  # type: ignore[assignment]
         sample = ProcessSample(
             pid=self.intern(pid),  # type: ignore[arg-type]
             start_time=self.intern(round(st.starttime / CLK_TCK, 2)),  # type: ignore[arg-type]
@@ -343,7 +398,7 @@ class ProcessReader:
             threads=self.intern(st.num_threads),  # type: ignore[arg-type]
             affinity=proc.affinity,
             last_cpus=last,
-            nodes_running=nodes,  # type: ignore[arg-type]
+            nodes_running=nodes,
             rss_bytes=st.rss_pages * PAGE_SIZE,
             ctx_voluntary_per_s=proc.ctx_rates[0],
             ctx_involuntary_per_s=proc.ctx_rates[1],

@@ -32,6 +32,7 @@ class SamplerOptions:
     refresh_every: int = 10  # idle processes' status/threads re-read every N ticks
     threads: bool = True  # read per-thread data
     threads_top: int = 32  # busiest processes whose threads are read every tick
+    thread_files: int = 2048  # at most this many thread files a tick (0: no limit)
 
 
 class Interner:
@@ -85,6 +86,8 @@ class ProcState:
     )  # tid -> (hash of its stat bytes, parsed)
     thread_ctx: dict[int, tuple[int, int]] = field(default_factory=dict)  # tid -> switches
     threads_mono: float | None = None  # when the threads were last read
+    threads_tick: int = 0  # the tick they were last read
+    thread_files: int = 0  # files that read took (stat, and status of those that ran)
     thread_samples: ThreadTable | None = None
     numa: dict[int, int] | None = None
     numa_policy: str | None = None

@@ -72,6 +72,7 @@ def _threads(
     parsed: dict[int, tuple[int, procparse.PidStat]] = {}
     counts: dict[int, tuple[int, int]] = {}
     switched = [0, 0]  # voluntary, involuntary, over all threads since the last read
+    files = 0  # thread files read: what the tick's budget is charged
     # The loop runs for every thread of the busiest pools every tick: locals, not lookups.
     old_stats, old_ticks, old_ctx = proc.thread_stats, proc.thread_ticks, proc.thread_ctx
     affinities, proc_aff = proc.thread_affinity, proc.affinity
@@ -83,6 +84,7 @@ def _threads(
         ran = False
         if tst is None:
             raw = task.read(name + "/stat") if task is not None else None
+            files += 1
             if not raw:
                 continue  # the thread exited
             digest = hash(raw)
@@ -105,6 +107,7 @@ def _threads(
             text = main_status if tid == st.pid and main_status else None
             if not text and task is not None:
                 raw = task.read(name + "/status")
+                files += 1
                 text = raw.decode("utf-8", "replace") if raw else None
             mask, vol, invol = parse_status(text) if text else (None, None, None)
             affinities[tid] = intern(mask)  # type: ignore[assignment]
@@ -128,7 +131,7 @@ def _threads(
         )
         samples.append(sample)
     proc.thread_ticks, proc.thread_stats, proc.thread_ctx = ticks, parsed, counts
-    proc.threads_mono = mono
+    proc.threads_mono, proc.thread_files = mono, files
     proc.thread_affinity = {t: a for t, a in affinities.items() if t in ticks}
     fresh = ThreadTable(samples, intern)
     if proc.thread_samples is None or fresh != proc.thread_samples:
