@@ -18,8 +18,8 @@
   task/ reads at all. ``reread(pid)`` reads one process in full next tick.
   Thread files are the bulk of a tick on a big machine (120 pools of 250
   threads: 30,000 files, ~200 ms), so a tick reads at most ``thread_files``
-  of them: pools that waited a rotation first, then the busiest; a pool left
-  out keeps its last thread table until its turn.
+  of them (pools.py): the busiest, and in turn those that waited a rotation;
+  a pool left out keeps its last thread table until its turn.
 - numa_maps of the largest processes, within a CPU budget: numareader.py.
 - Values that repeat (CPU lists, names, percentages) are shared objects, and
   unchanged rows are the previous frame's objects: an hour of frames fits.
@@ -38,6 +38,7 @@ from numaview.linux.keptfiles import ProcFiles
 from numaview.linux.users import UserNames
 from numaview.model.frame import ProcessSample
 from numaview.sampler.numa_budget import NumaReader
+from numaview.sampler.pools import Pool, PoolReader
 from numaview.sampler.process_state import (
     CLK_TCK,
     PAGE_SIZE,
@@ -52,10 +53,6 @@ from numaview.sampler.threadreader import read_threads
 __all__ = ["CLK_TCK", "PAGE_SIZE", "ProcessReader", "SamplerOptions", "rate"]
 
 _ORDER = attrgetter("order")
-# A process whose threads are to be read this tick: (it, its rank, refresh their
-# status, its text of /proc/PID/status, must: a first read or a reread,
-# and the switch rates its threads gave last time).
-Pool = tuple[ProcState, int, bool, str, bool, tuple[float | None, float | None]]
 SCHED_MISSES = 8  # processes with stat but no schedstat before schedstat is given up
 
 
@@ -67,6 +64,7 @@ class ProcessReader:
         self.stat_files = ProcFiles(fs, "stat")
         self.sched_files: ProcFiles | None = ProcFiles(fs, "schedstat")
         self.intern = Interner()
+        self.pools = PoolReader(fs, self.intern, self._num, options)  # thread reads
         self.procs: dict[Key, ProcState] = {}
         self.by_pid: dict[str, ProcState] = {}  # the newest process of each pid
         self.users = UserNames(fs, self.stat_files.live)
@@ -164,6 +162,7 @@ class ProcessReader:
                 self.sched_files.forget(alive_set)
             for key in [k for k, s in self.procs.items() if s.last_seen != tick]:
                 gone = self.procs.pop(key)
+                self.pools.drop(gone)
                 if by_pid.get(str(key[0])) is gone:
                     del by_pid[str(key[0])]
         seen.sort(key=_ORDER)
@@ -184,47 +183,10 @@ class ProcessReader:
             if sample is not None:
                 out.append(sample)
         if pools:
-            self._read_pools(pools, mono)
+            self.pools.read(pools, tick, mono)
             out = [self._row(p, p.st, p.cpu_now) if isinstance(p, ProcState) else p for p in out]  # type: ignore[arg-type]
+        self.pools.settle(tick)
         return tuple(out), len(seen), []  # type: ignore[arg-type]
-
-    def _read_pools(self, pools: list[Pool], mono: float) -> None:
-        """The thread reads of this tick's pools, within ``thread_files`` files.
-
-        First reads and rereads always; then pools whose threads wait a whole
-        rotation or more, the longest waiting first; then the busiest, by rank.
-        One pool a tick is read even when it alone is over the budget. A pool left out keeps its last thread table (and its rates cover the
-        time since it was read) and moves up a turn.
-        """
-        limit = self.options.thread_files
-        tick, every = self.tick, max(self.options.refresh_every, 1)
-
-        def order(pool: Pool) -> tuple[int, int]:
-            proc, rank, must = pool[0], pool[1], pool[4]
-            if must:
-                return (0, rank)
-            if tick - proc.threads_tick >= every:
-                return (1, proc.threads_tick)
-            return (2, rank)
-
-        left = limit
-        for proc, _rank, refresh, text, must, before in (
-            sorted(pools, key=order) if limit > 0 else pools
-        ):
-            st = proc.st
-            assert st is not None
-            if limit > 0 and not must:
-                # Last time's files, or one per thread (and a status each when refreshing).
-                guess = proc.thread_files or st.num_threads * (2 if refresh else 1)
-                if guess > left and left < limit:  # one pool a tick whatever its size
-                    if proc.threads_mono is not None:
-                        proc.ctx_rates = before  # its threads' switches, not its main thread's
-                    continue  # waits its turn: the pools behind may be smaller
-            rates = read_threads(self.fs, self.intern, self._num, proc, st, mono, refresh, text)
-            proc.threads_tick = tick
-            left -= proc.thread_files
-            if rates is not None:
-                proc.ctx_rates = rates  # all threads', not the main thread's
 
     def reread(self, pid: int) -> None:
         """Read this process in full next tick (say, just re-pinned while asleep).

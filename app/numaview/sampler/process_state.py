@@ -88,6 +88,7 @@ class ProcState:
     threads_mono: float | None = None  # when the threads were last read
     threads_tick: int = 0  # the tick they were last read
     thread_files: int = 0  # files that read took (stat, and status of those that ran)
+    thread_fds: dict[str, int] = field(default_factory=dict)  # tid -> its stat, kept open
     thread_samples: ThreadTable | None = None
     numa: dict[int, int] | None = None
     numa_policy: str | None = None

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from numaview.linux import procparse
 from numaview.linux.fsroot import FsRoot
-from numaview.linux.taskdir import TaskDir
+from numaview.linux.taskdir import TaskDir, forget
 from numaview.model.frame import ThreadSample, ThreadTable
 from numaview.sampler.process_state import CLK_TCK, Interner, ProcState
 
@@ -26,6 +26,7 @@ def read_threads(
     mono: float,
     refresh: bool,
     main_status: str | None = None,
+    room: list[int] | None = None,
 ) -> tuple[float | None, float | None] | None:
     """Every thread's CPU %, last CPU and own mask; the switch rates of all threads.
 
@@ -45,7 +46,10 @@ def read_threads(
         tids = task.names()
         if tids is None:
             return None
-        return _threads(task, tids, {}, intern, num, proc, st, mono, refresh, main_status)
+        got = _threads(task, tids, {}, intern, num, proc, st, mono, refresh, main_status, room)
+        if proc.thread_fds and room is not None:
+            forget(proc.thread_fds, room, tids)  # threads that exited
+        return got
     finally:
         task.close()
 
@@ -61,8 +65,13 @@ def _threads(
     mono: float,
     refresh: bool,
     main_status: str | None = None,
+    room: list[int] | None = None,
 ) -> tuple[float | None, float | None] | None:
-    """read_threads' loop; ``task`` is None for a one-thread process (nothing to read)."""
+    """read_threads' loop; ``task`` is None for a one-thread process (nothing to read).
+
+    With ``room`` (descriptors the sampler may still keep), the stat files are
+    read through descriptors kept in ``proc.thread_fds``.
+    """
     elapsed = mono - proc.threads_mono if proc.threads_mono is not None else None
     span = elapsed if elapsed is not None and elapsed > 0 else None  # None: no rates yet
     pool = len(tids) > 1
@@ -73,6 +82,7 @@ def _threads(
     counts: dict[int, tuple[int, int]] = {}
     switched = [0, 0]  # voluntary, involuntary, over all threads since the last read
     files = 0  # thread files read: what the tick's budget is charged
+    kept, live = proc.thread_fds, task is not None and task.live
     # The loop runs for every thread of the busiest pools every tick: locals, not lookups.
     old_stats, old_ticks, old_ctx = proc.thread_stats, proc.thread_ticks, proc.thread_ctx
     affinities, proc_aff = proc.thread_affinity, proc.affinity
@@ -83,7 +93,12 @@ def _threads(
         tst = stats.get(tid)
         ran = False
         if tst is None:
-            raw = task.read(name + "/stat") if task is not None else None
+            if task is None:
+                raw = None
+            elif room is not None:
+                raw = task.read_stat(name, kept, room, live)
+            else:
+                raw = task.read(name + "/stat")
             files += 1
             if not raw:
                 continue  # the thread exited
