@@ -619,3 +619,45 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@dataclass
+class FakeGpu:
+    """A PCI function under sys/bus/pci/devices, and the NVIDIA driver's /proc files for it."""
+
+    pci: str
+    vendor: int = 0x10DE
+    pci_class: int = 0x030200
+    device: int = 0x2330
+    numa_node: str = "0"  # text: "-1", or junk
+    local_cpulist: str | None = None  # None: the node's CPUs (every CPU for "-1")
+    drm_card: str | None = None
+    nvidia_minor: int | None = None
+    numa_status_node: int | None = None  # the NVIDIA driver's numa_status "Node:"
+
+
+def add_pci_devices(root: Path, m: Machine, devices: list[FakeGpu]) -> None:
+    """Write the devices (GPUs or not) into a tree built by build_machine."""
+    t = FakeTree(root)
+    for d in devices:
+        base = f"sys/bus/pci/devices/{d.pci}"
+        t.write(f"{base}/class", f"0x{d.pci_class:06x}")
+        t.write(f"{base}/vendor", f"0x{d.vendor:04x}")
+        t.write(f"{base}/device", f"0x{d.device:04x}")
+        t.write(f"{base}/numa_node", d.numa_node)
+        local = d.local_cpulist
+        if local is None:
+            node = int(d.numa_node) if d.numa_node.lstrip("-").isdigit() else -1
+            cpus = m.cpus if node < 0 else [c for c in m.cpus if m.node_of.get(c) == node]
+            local = format_cpulist(tuple(sorted(cpus)))
+        t.write(f"{base}/local_cpulist", local)
+        if d.drm_card is not None:
+            t.write(f"{base}/drm/{d.drm_card}/dev", "226:1")
+        proc = f"proc/driver/nvidia/gpus/{d.pci}"
+        if d.nvidia_minor is not None:
+            t.write(
+                f"{proc}/information",
+                f"Model: \t\t NVIDIA H100\nIRQ:   \t\t 120\nDevice Minor: \t {d.nvidia_minor}\n",
+            )
+        if d.numa_status_node is not None:
+            t.write(f"{proc}/numa_status", f"Node: {d.numa_status_node}\nStatus: online\n")

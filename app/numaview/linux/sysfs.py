@@ -22,6 +22,7 @@ from collections.abc import Callable
 from numaview.linux.allowed import AllowedSteps
 from numaview.linux.cachedomains import CacheSteps
 from numaview.linux.fsroot import FsRoot
+from numaview.linux.gpus import discover_gpus
 from numaview.linux.sysfsreader import CPU_DIR, parse_int
 from numaview.model.cpuset import CpuList
 from numaview.model.topology import (
@@ -115,6 +116,7 @@ class _Discovery(CacheSteps, AllowedSteps):
             )
             for p, ids in sorted(by_pkg.items())
         )
+        gpus = discover_gpus(self.fs, self.w, online, {n.id: n for n in nodes})
         return Topology(
             cpus=cpus,
             nodes=nodes,
@@ -125,6 +127,7 @@ class _Discovery(CacheSteps, AllowedSteps):
             allowed=self._allowed(),
             host=self._host(),
             warnings=self.w.lines(),
+            gpus=gpus,
         )
 
     def _cpus(self) -> tuple[CpuList, frozenset[int]]:

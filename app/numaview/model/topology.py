@@ -78,6 +78,34 @@ class Cache:
     nodes: tuple[int, ...] = ()
 
 
+GPU_VENDORS = {0x10DE: "nvidia", 0x1002: "amd", 0x8086: "intel"}  # PCI vendor ids, in index order
+
+
+@dataclass(frozen=True, slots=True)
+class Gpu:
+    """A GPU or compute accelerator on the PCI bus (linux/gpus.py).
+
+    ``index``: NVIDIA's first, then AMD's, then Intel's, each in PCI address
+    order, so NVIDIA GPUs carry nvidia-smi's numbers even beside an Intel iGPU.
+    """
+
+    index: int
+    pci: str  # "0000:8d:00.0", as sysfs names it (NVML writes "00000000:8D:00.0")
+    vendor: str  # "nvidia", "amd", "intel"
+    pci_class: int  # 0x030000 VGA, 0x030200 3D controller, 0x120000 processing accelerator
+    device_id: int | None = None
+    node: int | None = None  # None: the kernel does not know (numa_node -1) or junk
+    local_cpus: CpuList = ()  # online CPUs near it; () when its node is unknown
+    memory_nodes: tuple[int, ...] = ()  # CPU-less NUMA nodes that are its own memory
+    minor: int | None = None  # /dev/nvidiaN
+    drm: str | None = None  # its DRM card ("card1")
+    name: str | None = None  # the product name, when a driver library says it
+
+    @property
+    def label(self) -> str:
+        return f"GPU{self.index}"
+
+
 @dataclass(frozen=True, slots=True)
 class Allowed:
     """Where this process may run and allocate (affinity, and its cgroup cpuset)."""
@@ -107,6 +135,7 @@ class Topology:
     allowed: Allowed = field(default_factory=Allowed)
     host: Host = field(default_factory=Host)
     warnings: tuple[str, ...] = ()
+    gpus: tuple[Gpu, ...] = ()
 
     # Lookups by id. Derived, so computed on demand rather than stored twice.
     def cpu(self, cpu_id: int) -> Cpu | None:
@@ -197,15 +226,16 @@ class Topology:
                 "cgroup_mems": _opt_list(self.allowed.cgroup_mems),
             },
             "warnings": list(self.warnings),
+            "gpus": [_gpu_dict(g) for g in self.gpus],
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Topology:
         """Rebuild from ``to_dict`` output (recordings); raises ValueError if malformed."""
+        fmt = d.get("format", FORMAT_VERSION) if isinstance(d, Mapping) else None
+        if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
+            raise ValueError(f"topology format {fmt!r} is newer than this numaview reads")
         try:
-            fmt = d.get("format", FORMAT_VERSION)
-            if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
-                raise ValueError(f"topology format {fmt!r} is newer than this numaview reads")
             host = d.get("host") or {}
             allowed = d.get("allowed") or {}
             return cls(
@@ -269,8 +299,9 @@ class Topology:
                     cpu_model=host.get("cpu_model"),
                 ),
                 warnings=tuple(d.get("warnings") or ()),
+                gpus=tuple(_gpu_from(g) for g in d.get("gpus") or ()),  # absent before issue 16
             )
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ValueError(f"malformed topology: {exc!r}") from None
 
     def summary(self) -> str:
@@ -316,3 +347,38 @@ def _opt_list(v: CpuList | None) -> list[int] | None:
 
 def _opt_tuple(v: Any) -> CpuList | None:
     return None if v is None else tuple(int(x) for x in v)
+
+
+def _gpu_dict(g: Gpu) -> dict[str, Any]:
+    return {
+        "index": g.index,
+        "label": g.label,
+        "pci": g.pci,
+        "vendor": g.vendor,
+        "class": f"0x{g.pci_class:06x}",
+        "device_id": None if g.device_id is None else f"0x{g.device_id:04x}",
+        "node": g.node,
+        "local_cpus": list(g.local_cpus),
+        "local_cpulist": format_cpulist(g.local_cpus),
+        "memory_nodes": list(g.memory_nodes),
+        "minor": g.minor,
+        "drm": g.drm,
+        "name": g.name,
+    }
+
+
+def _gpu_from(d: Mapping[str, Any]) -> Gpu:
+    dev = d.get("device_id")
+    return Gpu(
+        index=int(d["index"]),
+        pci=str(d["pci"]),
+        vendor=str(d["vendor"]),
+        pci_class=int(d["class"], 16),
+        device_id=None if dev is None else int(dev, 16),
+        node=d.get("node"),
+        local_cpus=tuple(d.get("local_cpus") or ()),
+        memory_nodes=tuple(d.get("memory_nodes") or ()),
+        minor=d.get("minor"),
+        drm=d.get("drm"),
+        name=d.get("name"),
+    )

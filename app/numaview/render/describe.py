@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from numaview.model.cpuset import format_cpulist
-from numaview.model.topology import Cpu, Topology
+from numaview.model.topology import GPU_VENDORS, Cpu, Gpu, Topology
 from numaview.render.units import MISSING, size
 
 
@@ -56,6 +56,7 @@ def render_tree(topo: Topology) -> str:
     l3_by_id = {c.id: c for c in topo.l3}
     packages = sorted({c.package for c in online}, key=lambda p: (p is None, p or 0))
     shown_nodes: set[int] = set()
+    gpu_nodes_done: set[int] = set()  # a node spanning packages lists its GPUs once
     for pkg in packages:
         pcpus = [c for c in online if c.package == pkg]
         lines.append(f"  Package {_label(pkg)}: CPUs {format_cpulist(c.id for c in pcpus)}")
@@ -72,6 +73,9 @@ def render_tree(topo: Topology) -> str:
                 if node.offline_cpus:
                     text += f", offline CPUs {format_cpulist(node.offline_cpus)}"
             lines.append(text)
+            if nid is not None and nid not in gpu_nodes_done:
+                gpu_nodes_done.add(nid)
+                lines.extend(f"      {gpu_line(g)}" for g in topo.gpus if g.node == nid)
             l3s = sorted({c.l3 for c in ncpus}, key=lambda x: (x is None, x or 0))
             for l3 in l3s:
                 lcpus = [c for c in ncpus if c.l3 == l3]
@@ -100,7 +104,15 @@ def render_tree(topo: Topology) -> str:
                 if n.memory_only
                 else f"all CPUs offline ({format_cpulist(n.offline_cpus)})"
             )
+            owners = [g.label for g in topo.gpus if n.id in g.memory_nodes]
+            if owners:
+                what += ": the memory of " + ", ".join(owners)
             lines.append(f"    Node {n.id}: {size(n.mem_total_bytes)}, {what}")
+            lines.extend(f"      {gpu_line(g)}" for g in topo.gpus if g.node == n.id)
+    unplaced = [g for g in topo.gpus if g.node is None or g.node not in by_id]
+    if unplaced:
+        lines.append("  GPUs on no known node (the firmware gives no numa_node):")
+        lines.extend(f"    {gpu_line(g)}" for g in unplaced)
     offline = topo.offline_cpus
     if offline:
         lines.append(f"  Offline CPUs: {format_cpulist(offline)}")
@@ -121,6 +133,27 @@ def render_tree(topo: Topology) -> str:
         lines.append("Warnings:")
         lines.extend(f"  {w}" for w in topo.warnings)
     return "\n".join(lines)
+
+
+def gpu_line(g: Gpu) -> str:
+    """``GPU0 nvidia 0000:8d:00.0 (10de:2330, 3D controller), /dev/nvidia0, near CPUs 0-31``."""
+    kind = {0x0300: "VGA", 0x0302: "3D controller", 0x1200: "accelerator"}.get(
+        g.pci_class >> 8, f"class 0x{g.pci_class:06x}"
+    )
+    vendor = next((f"{k:04x}" for k, v in GPU_VENDORS.items() if v == g.vendor), "?")
+    ident = f"{vendor}:{g.device_id:04x}, " if g.device_id is not None else ""
+    text = f"{g.label} {g.name or g.vendor} {g.pci} ({ident}{kind})"
+    if g.minor is not None:
+        text += f", /dev/nvidia{g.minor}"
+    elif g.drm is not None:
+        text += f", {g.drm}"
+    if g.node is None:
+        text += ", node unknown"
+    elif g.local_cpus:
+        text += f", near CPUs {format_cpulist(g.local_cpus)}"
+    if g.memory_nodes:
+        text += f", its memory is node {format_cpulist(g.memory_nodes)}"
+    return text
 
 
 def render_distances(topo: Topology) -> list[str]:
