@@ -39,7 +39,7 @@ ALLOWED_INTERNAL = {
 ALLOWED_EXTERNAL = {
     "model": set(),
     "linux": {"psutil"},
-    "sampler": {"psutil"},
+    "sampler": {"psutil", "pynvml"},  # pynvml: the optional gpu extra, imported on first use
     "workload": {"prometheus_client"},
     "demo": set(),
     "diagnose": set(),

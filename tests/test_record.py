@@ -64,7 +64,7 @@ def test_round_trip_gives_identical_frames(made: tuple[Path, list[Frame]]) -> No
         assert [g.to_dict() for g in got] == [f.to_dict() for f in frames]
         assert got == frames
         assert r.first_time == frames[0].time and r.last_time == frames[-1].time
-        assert r.meta["format_version"] == "2.0" and r.interval_s == 1.0
+        assert r.meta["format_version"] == "2.1" and r.interval_s == 1.0
         assert r.topology == topology_of(path)
         assert [e.data for e in r.events()] == [{"text": "end"}]
 

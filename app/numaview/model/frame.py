@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, overload
 
+from numaview.model.gpu import GpuSample, gpu_mem_from_json, gpu_mem_to_json
 from numaview.model.workload import WorkloadSample
 
 FRAME_VERSION = 2  # 2: workload samples (version 1 frames have none)
@@ -275,6 +276,8 @@ class ProcessSample:
     mem_by_node_mono: float | None = None  # when numa_maps was read (sampler's clock)
     thread_samples: ThreadTable | None = None  # None: not read
     kernel_thread: bool = False
+    gpus: tuple[int, ...] = ()  # GPUs it uses (topology.Gpu.index)
+    gpu_mem_bytes: Mapping[int, int] | None = None  # GPU memory it holds, per GPU (NVML, fdinfo)
 
     @property
     def key(self) -> tuple[int, float]:
@@ -308,6 +311,7 @@ class Frame:
     seq: int = 0
     version: int = FRAME_VERSION
     workload: tuple[WorkloadSample, ...] = ()  # the load test's sources, latest samples
+    gpus: tuple[GpuSample, ...] = ()  # one a GPU of the topology that could be read
 
     def node(self, node_id: int) -> NodeSample | None:
         for n in self.nodes:
@@ -343,6 +347,7 @@ class Frame:
             "errors": list(self.errors),
             "cost": _plain(self.cost),
             "workload": [w.to_dict() for w in self.workload],
+            "gpus": [g.to_dict() for g in self.gpus],
         }
 
     @classmethod
@@ -374,6 +379,7 @@ class Frame:
                 seq=int(d.get("seq", 0)),
                 version=version,
                 workload=tuple(WorkloadSample.from_dict(w) for w in d.get("workload") or ()),
+                gpus=tuple(GpuSample.from_dict(g) for g in d.get("gpus") or ()),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed frame: {exc!r}") from None
@@ -399,6 +405,8 @@ def process_to_dict(p: ProcessSample) -> dict[str, Any]:
         if p.mem_by_node_bytes is None
         else {str(k): v for k, v in sorted(p.mem_by_node_bytes.items())}
     )
+    d["gpus"] = list(p.gpus)
+    d["gpu_mem_bytes"] = gpu_mem_to_json(p.gpu_mem_bytes)
     d["thread_samples"] = (
         None
         if p.thread_samples is None
@@ -417,6 +425,8 @@ def process_from_dict(d: Mapping[str, Any]) -> ProcessSample:
     v["nodes_running"] = tuple(v.get("nodes_running") or ())
     mem = v.get("mem_by_node_bytes")
     v["mem_by_node_bytes"] = None if mem is None else {int(k): int(b) for k, b in mem.items()}
+    v["gpus"] = tuple(v.get("gpus") or ())
+    v["gpu_mem_bytes"] = gpu_mem_from_json(v.get("gpu_mem_bytes"))
     threads = v.get("thread_samples")
     v["thread_samples"] = (
         None

@@ -24,7 +24,8 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-FORMAT_VERSION = "2.0"  # major.minor: a newer major is refused, a newer minor read; 2: workload
+# major.minor: a newer major is refused, a newer minor read. 2: workload; 2.1: GPUs
+FORMAT_VERSION = "2.1"
 FORMAT_MAJOR = 2
 APPLICATION_ID = 0x4E554D41  # "NUMA" in the SQLite header: `file` can tell it apart
 FORMAT_NAME = "numaview-recording"

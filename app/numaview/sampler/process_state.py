@@ -33,6 +33,7 @@ class SamplerOptions:
     threads: bool = True  # read per-thread data
     threads_top: int = 32  # busiest processes whose threads are read every tick
     thread_files: int = 2048  # at most this many thread files a tick (0: no limit)
+    nvml: bool = True  # ask NVML about NVIDIA GPUs when it is installed
 
 
 class Interner:

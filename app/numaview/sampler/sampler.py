@@ -32,6 +32,7 @@ from numaview.model.frame import (
     SystemSample,
 )
 from numaview.model.topology import Topology
+from numaview.sampler.gpu_reader import GpuReader
 from numaview.sampler.process_reader import CLK_TCK, PAGE_SIZE, ProcessReader, SamplerOptions, rate
 
 __all__ = ["CLK_TCK", "PAGE_SIZE", "Sampler", "SamplerOptions"]
@@ -62,10 +63,14 @@ class Sampler:
         options: SamplerOptions | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        nvml_lib: Any | None = None,
     ) -> None:
         self.fs = FsRoot(root)
         self.topology = topology if topology is not None else discover(root)
         self.options = options or SamplerOptions()
+        # GPUs: NVML when it answers (it may also place a GPU sysfs could not).
+        self.gpus = GpuReader(self.fs, self.topology, nvml_lib, self.options.nvml)
+        self.topology = self.gpus.topology
         self.clock = clock
         self.wall = wall
         self._tick = 0
@@ -94,6 +99,9 @@ class Sampler:
         forks = self._stat.forks if self._stat is not None else None
         processes, total, errors = self.processes.read(dt, mono, forks)
         self._errors.extend(errors)
+        processes, gpus = self.gpus.read(processes, mono)
+        if self._tick == 0 and self.gpus.note:
+            self._errors.append(self.gpus.note)  # "no NVML (...)": said once
         self._tick += 1
         self._mono = mono
         self_cpu = time.process_time()
@@ -117,6 +125,7 @@ class Sampler:
                 self_cpu_pct=self_pct,
             ),
             seq=self._tick,
+            gpus=gpus,
         )
 
     def reread(self, pid: int) -> None:
