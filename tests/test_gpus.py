@@ -180,3 +180,47 @@ def test_a_recording_carries_the_gpus_to_another_machine(tmp_path: Path) -> None
         w.add_frame(frame)
     with Reader(tmp_path / "r.nvr") as r:
         assert r.topology.gpus == topo.gpus and len(r.topology.gpus) == 5
+
+
+def test_the_simulated_machine_has_eight_gpus_and_a_server_far_from_two(tmp_path: Path) -> None:
+    from numaview.demo.machine import SimulatedSampler
+
+    clock = iter(range(100))
+    s = SimulatedSampler(clock=lambda: float(next(clock)), wall=lambda: 0.0)
+    for _ in range(7):  # past the 5 s ramp
+        f = s.sample()
+    assert [(g.label, g.node) for g in s.topology.gpus] == [(f"GPU{k}", k // 2) for k in range(8)]
+    assert [g.index for g in f.gpus] == list(range(8))
+    trt = f.process(5600)
+    assert trt is not None and trt.gpus == (4, 5) and trt.nodes_running == (3,)
+    busy = {g.index: g.util_pct for g in f.gpus}
+    assert all(busy[k] is not None and busy[k] > 50 for k in (4, 5))  # type: ignore[operator]
+    assert all(busy[k] is not None and busy[k] < 5 for k in (0, 1, 2, 3, 6, 7))  # type: ignore[operator]
+
+
+def test_process_detail_lines_put_each_gpus_node_beside_threads_and_memory(tmp_path: Path) -> None:
+    import dataclasses
+
+    from numaview.model.frame import ProcessSample
+    from numaview.render.gpus import gpu_lines
+
+    server(tmp_path, mixed())
+    topo = discover(tmp_path)
+    base = ProcessSample(
+        pid=9, start_time=1.0, ppid=1, user="u", name="srv", cmdline="srv", state="R",
+        cpu_pct=300.0, threads=8, affinity=None, last_cpus=(0,), nodes_running=(0,),
+        rss_bytes=GIB_, mem_by_node_bytes={0: 3 * GIB_, 2: GIB_},
+    )  # fmt: skip
+    near = dataclasses.replace(base, gpus=(0,), gpu_mem_bytes={0: 2 * GIB_})
+    assert gpu_lines(near, topo) == [
+        "  GPU0 nvidia, node 0, 2G of GPU memory; threads on node 0, memory 75 % on node 0"
+    ]
+    far = dataclasses.replace(base, gpus=(1, 2), nodes_running=(0, 1))
+    lines = gpu_lines(far, topo)
+    assert lines[0].endswith("← threads and memory off its node")  # GPU1 is on node 2
+    assert "nodes 0,1" in lines[0]
+    assert lines[1].endswith("(its node is unknown)")  # GPU2: numa_node -1
+    assert gpu_lines(base, topo) == []
+
+
+GIB_ = 1024**3

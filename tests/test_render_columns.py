@@ -94,10 +94,10 @@ def test_layout_cuts_command_first_then_drops_whole_columns() -> None:
 
 
 def test_layout_to_content_grows_only_to_the_widest_cell() -> None:
-    content = [3, 4, 5, 3, 4, 30, 5, 7, 12, 0]
-    widths = layout(PROCESS_COLUMNS, 100, content=content, room=30)
+    content = [3, 4, 5, 3, 4, 30, 5, 3, 7, 12, 0]  # ... NODES, GPU, INVOL/s ...
+    widths = layout(PROCESS_COLUMNS, 104, content=content, room=30)
     assert widths[:5] == [3, 4, 5, 3, 4] and widths[5] == 18  # AFFINITY: 10 + grow 8
-    assert widths[-1] == 100 - sum(w + 1 for w in widths[:-1])
+    assert widths[-1] == 104 - sum(w + 1 for w in widths[:-1])
 
 
 @pytest.mark.parametrize("width", [80, 100, 120, 200])
@@ -155,7 +155,8 @@ def test_thread_columns_and_export_columns() -> None:
 def test_text_table_sizes_columns_to_content() -> None:
     labels = Labels(TOPO)
     lines, widths = text_table(PROCESS_COLUMNS, WIDE[:1], labels, 100, room=30)
-    assert lines[0].startswith(" PID USER       CPU% THR RSS AFFINITY NODES INVOL/s MEM/NODE")
+    # the simulated machine has GPUs: their column is there
+    assert lines[0].startswith(" PID USER       CPU% THR RSS AFFINITY NODES GPU INVOL/s MEM/NODE")
     assert len({len(line) for line in lines}) == 1  # padded to where COMMAND starts
     assert widths[0] == 4 and widths[1] == 8  # "4121"; "inference" cut at USER's 8
 
@@ -192,3 +193,28 @@ def test_snapshot_process_lines_line_up() -> None:
         "     –",
     ]
     assert all(row[cpu_end] == " " for row in rows)
+
+
+def test_gpu_column_shows_the_gpus_and_their_memory_only_where_there_are_gpus() -> None:
+    import dataclasses
+
+    from numaview.demo.scenario import simulated_topology
+    from numaview.render.columns import GPU, GPU_COL, PROCESS_COLUMNS, Labels, layout, text_table
+
+    topo = simulated_topology()
+    assert PROCESS_COLUMNS[GPU_COL] is GPU
+    assert layout(PROCESS_COLUMNS, 200, hidden=[GPU_COL])[GPU_COL] == 0
+    assert layout(PROCESS_COLUMNS, 200)[GPU_COL] == GPU.width
+    from numaview.demo.machine import SimulatedSampler
+
+    clock = iter(range(10))
+    frame = SimulatedSampler(clock=lambda: float(next(clock)), wall=lambda: 0.0).sample()
+    trt = frame.process(5600)
+    assert trt is not None and GPU.text(trt, Labels(topo), 9) == "4,5 124G "
+    one = dataclasses.replace(trt, gpus=(1,), gpu_mem_bytes=None)
+    assert GPU.text(one, Labels(topo), 9).strip() == "1"
+    lines, widths = text_table(PROCESS_COLUMNS, [trt], Labels(topo), 200, room=50)
+    assert "GPU" in lines[0] and widths[GPU_COL] > 0
+    bare = dataclasses.replace(topo, gpus=())
+    lines, widths = text_table(PROCESS_COLUMNS, [trt], Labels(bare), 200, room=50)
+    assert "GPU" not in lines[0] and widths[GPU_COL] == 0

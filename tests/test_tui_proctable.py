@@ -91,7 +91,7 @@ def cells(table: ProcessTable, y: int) -> list[str]:
     """Line y of the table cut into its columns (as drawn, stripped), after the tag gutter."""
     text = table.render_line(y).text
     out, pos = [], GUTTER
-    for w in table_layout(table.scrollable_content_region.width):
+    for w in table_layout(table.scrollable_content_region.width, gpus=True):  # the demo has GPUs
         out.append(text[pos : pos + w].strip())
         pos += w + 1 if w else 0
     return out
@@ -112,8 +112,9 @@ def test_rows_sorted_by_cpu_busiest_first() -> None:
         assert head[:3] == ["PID", "USER", "CPU%▼"]
         row = cells(table, 1)
         assert row[0] == "4121" and row[5] == "node1" and row[6] == "1"
-        assert row[8].startswith("0:") and " 1:" in row[8]  # MEM/NODE: most of it on node 0
-        assert row[9].startswith("llama-server -m")
+        assert row[7] == ""  # GPU: it drives none
+        assert row[9].startswith("0:") and " 1:" in row[9]  # MEM/NODE: most of it on node 0
+        assert row[10].startswith("llama-server -m")
         assert app.selected() == [4121]  # the first row is selected on the first frame
 
     run(check)
@@ -234,10 +235,10 @@ def test_unknown_values_show_a_dash_not_zero() -> None:
     async def check(app: Harness, table: ProcessTable, pilot: Pilot[None]) -> None:
         for y in range(1, 6):
             row = cells(table, y)
-            assert row[2] == "–" and row[7] == "–"  # CPU% and INVOL/s
+            assert row[2] == "–" and row[8] == "–"  # CPU% and INVOL/s
         table.set_filter("kworker/0:1")
         row = cells(table, 1)
-        assert row[8] == "–"  # a kernel thread has no MEM/NODE
+        assert row[9] == "–"  # a kernel thread has no MEM/NODE
 
     run(check, first)
 
@@ -245,7 +246,7 @@ def test_unknown_values_show_a_dash_not_zero() -> None:
 def test_kernel_threads_in_brackets_and_styled() -> None:
     async def check(app: Harness, table: ProcessTable, pilot: Pilot[None]) -> None:
         table.set_filter("kworker/0:1")
-        assert cells(table, 1)[9] == "[kworker/0:1]"
+        assert cells(table, 1)[10] == "[kworker/0:1]"
         table.set_filter("kworker/")
         await pilot.press("down")  # the cursor away from the kernel row
         kernel = table.get_component_rich_style("proctable--kernel", partial=True)
@@ -307,7 +308,9 @@ def test_columns_line_up_whatever_the_values() -> None:
     for size in ((80, 24), (120, 40), (200, 60)):
 
         async def check(app: Harness, table: ProcessTable, pilot: Pilot[None]) -> None:
-            widths = table_layout(table.scrollable_content_region.width)
+            widths = table_layout(
+                table.scrollable_content_region.width, gpus=True
+            )  # the demo has GPUs
             starts = [GUTTER + sum(w + 1 for w in widths[:i] if w) for i in range(len(widths))]
             head = table.render_line(0).text
             assert head[starts[-1] :].startswith("COMMAND") and head[:8] == "     PID"
@@ -337,7 +340,7 @@ def test_thread_rows_line_up_too() -> None:
     async def check(app: Harness, table: ProcessTable, pilot: Pilot[None]) -> None:
         table.show_threads = True
         await pilot.pause()
-        widths = table_layout(table.scrollable_content_region.width)
+        widths = table_layout(table.scrollable_content_region.width, gpus=True)  # the demo has GPUs
         at = GUTTER + sum(w + 1 for w in widths[:-1] if w)
         assert table.render_line(0).text[at:].startswith("COMMAND")
         for y in range(1, table.size.height):
@@ -350,12 +353,14 @@ def test_thread_rows_line_up_too() -> None:
 
 def test_layout_cuts_command_first_then_drops_whole_columns() -> None:
     titles = [c.title for c in PROCESS_COLUMNS]
-    wide = dict(zip(titles, layout(200), strict=True))
+    wide = dict(zip(titles, layout(200, gpus=True), strict=True))
     assert all(wide.values()) and wide["AFFINITY"] > 10 and wide["COMMAND"] >= 50
     roomy = dict(zip(titles, layout(100), strict=True))
-    assert all(roomy.values()) and roomy["COMMAND"] < wide["COMMAND"]
-    tight = dict(zip(titles, layout(80), strict=True))
-    assert tight["MEM/NODE"] == 0 and tight["INVOL/s"] == 0 and tight["COMMAND"] >= 16
+    assert roomy["GPU"] == 0  # a machine without GPUs: no GPU column
+    assert all(w for t, w in roomy.items() if t != "GPU") and roomy["COMMAND"] < wide["COMMAND"]
+    tight = dict(zip(titles, layout(80, gpus=True), strict=True))
+    assert tight["MEM/NODE"] == 0 and tight["INVOL/s"] == 0 and tight["GPU"] == 0
+    assert tight["COMMAND"] >= 16
     assert sum(w + 1 for w in tight.values() if w) - 1 == 80
     assert layout(30)[-1] == 0  # nothing left: the line is cropped
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from numaview.demo.scenario import (
     GIB,
+    GPU_MEM,
     NODE_MEM,
     SimProcess,
     scenario_processes,
@@ -43,6 +44,7 @@ from numaview.model.frame import (
     ThreadSample,
     ThreadTable,
 )
+from numaview.model.gpu import GpuSample
 from numaview.model.topology import Topology
 
 
@@ -58,6 +60,7 @@ class SimulatedSampler:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        self.gpu_rng = random.Random(self.seed + 1)
         self.t0: float | None = None
         self.last: float | None = None
         self.seq = 0
@@ -167,7 +170,26 @@ class SimulatedSampler:
             cost=SamplerCost(tick_cpu_s=0.0004, tick_wall_s=0.0004, self_cpu_pct=0.3),
             seq=self.seq,
             workload=self.load.sample(now, dt, self.procs, demand, ramp),
+            gpus=self._gpus(dt, ramp),
         )
+
+    def _gpus(self, dt: float | None, ramp: float) -> tuple[GpuSample, ...]:
+        """As NVML would say it: the driven GPUs busy with the load, the others idle."""
+        out = []
+        for g in self.topology.gpus:
+            users = [p for p in self.procs.values() if g.index in p.gpus]
+            held = sum(p.gpu_mem.get(g.index, 0) for p in users)
+            rng = self.gpu_rng  # its own: the CPU side's random draws stay as they were
+            busy = 78.0 * ramp + rng.uniform(-6, 6) if users else rng.uniform(0, 1)
+            out.append(
+                GpuSample(
+                    index=g.index,
+                    util_pct=None if dt is None else round(max(busy, 0.0), 0),
+                    mem_used_bytes=held + GIB // 2,
+                    mem_total_bytes=GPU_MEM,
+                )
+            )
+        return tuple(out)
 
     def _place(self, p: SimProcess, rng: random.Random) -> None:
         for th in p.threads:
@@ -232,6 +254,8 @@ class SimulatedSampler:
                     mem_by_node_mono=None if p.kernel else self.last,
                     thread_samples=ThreadTable(thread_samples),
                     kernel_thread=p.kernel,
+                    gpus=p.gpus,
+                    gpu_mem_bytes=dict(p.gpu_mem) if p.gpu_mem else None,
                 )
             )
         out.sort(key=lambda s: (-(s.cpu_pct or 0.0), s.pid))

@@ -10,14 +10,16 @@ here draws random numbers, so the cast is the same for every seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from numaview.model.topology import Allowed, Cache, Core, Cpu, Host, Node, Package, Topology
+from numaview.model.topology import Allowed, Cache, Core, Cpu, Gpu, Host, Node, Package, Topology
 
 GIB = 1024**3
 PACKAGES, NODES_PER_PACKAGE, L3_PER_NODE, CORES_PER_L3, SMT = 2, 2, 2, 8, 2
 CORES = PACKAGES * NODES_PER_PACKAGE * L3_PER_NODE * CORES_PER_L3  # 64
 NODE_MEM = 64 * GIB
+GPU_BUSES = (0x17, 0x2A, 0x3D, 0x50, 0x98, 0xAB, 0xBE, 0xD1)  # PCI buses of the 8 GPUs
+GPU_MEM = 80 * GIB
 
 
 def simulated_topology() -> Topology:
@@ -79,6 +81,21 @@ def simulated_topology() -> Topology:
         Package(id=p, cpus=members("package", p), nodes=(2 * p, 2 * p + 1)) for p in range(PACKAGES)
     )
     all_cpus = tuple(c.id for c in cpus)
+    # 8 GPUs, 4 a socket, 2 on each node, as an HGX board sits: GPU k on node k // 2.
+    gpus = tuple(
+        Gpu(
+            index=k,
+            pci=f"0000:{GPU_BUSES[k]:02x}:00.0",
+            vendor="nvidia",
+            pci_class=0x030200,
+            device_id=0x2330,
+            node=k // 2,
+            local_cpus=members("node", k // 2),
+            minor=k,
+            name="NVIDIA H100 80GB HBM3",
+        )
+        for k in range(len(GPU_BUSES))
+    )
     return Topology(
         cpus=tuple(cpus),
         nodes=nodes,
@@ -96,6 +113,7 @@ def simulated_topology() -> Topology:
         host=Host(
             hostname="sim-2s-128", kernel="6.8.0-simulated", cpu_model="Simulated Xeon 2×32C"
         ),
+        gpus=gpus,
     )
 
 
@@ -124,6 +142,8 @@ class SimProcess:
     ppid: int = 1
     invol: float = 0.0
     mem_target: dict[int, int] | None = None  # memory moving to (after a re-pin)
+    gpus: tuple[int, ...] = ()  # GPUs it drives
+    gpu_mem: dict[int, int] = field(default_factory=dict)  # GPU memory it holds, per GPU
 
 
 def node_cpus(topo: Topology, node: int) -> tuple[int, ...]:
@@ -148,6 +168,7 @@ def scenario_processes(topo: Topology, all_cpus: tuple[int, ...]) -> dict[int, S
         mem: dict[int, float],
         wander: bool = False,
         tnames: str = "worker",
+        gpus: tuple[int, ...] = (),
     ) -> None:
         threads = []
         for i in range(nthreads):
@@ -166,6 +187,8 @@ def scenario_processes(topo: Topology, all_cpus: tuple[int, ...]) -> dict[int, S
                 {n: int(rss * share) for n, share in mem.items()},
                 start_time=1000.0 + pid / 100,
                 wander=wander,
+                gpus=gpus,
+                gpu_mem=dict.fromkeys(gpus, 62 * GIB),
             )
         )
 
@@ -201,6 +224,20 @@ def scenario_processes(topo: Topology, all_cpus: tuple[int, ...]) -> dict[int, S
         0.85,
         14,
         {2: 1.0},
+    )
+    # trtllm-serve drives GPU4 and GPU5 (node 2) from node 3: its threads and
+    # memory sit one node away from its GPUs.
+    proc(
+        5600,
+        "trtllm-serve",
+        "trtllm-serve /models/llama-3.1-8b --tp_size 2 --port 8003",
+        "inference",
+        node_cpus(topo, 3),
+        4,
+        0.3,  # its threads mostly wait on the GPUs: node 3 stays near idle
+        4,  # the model's weights live in GPU memory
+        {3: 1.0},
+        gpus=(4, 5),
     )
     proc(
         6100,

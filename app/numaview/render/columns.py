@@ -121,13 +121,17 @@ def layout(
     content: Sequence[int] | None = None,
     room: int = COMMAND_ROOM,
     least: int = COMMAND_MIN,
+    hidden: Iterable[int] = (),
 ) -> list[int]:
     """Column widths for a line ``width`` cells wide (0: hidden); the last column takes
     the rest and is cut first. Numbers without names are useless, so when the last
     column would get less than ``least``, whole columns go (``drop`` 1 first). Columns
     grow (``grow``) only while the last keeps ``room``. ``content``, the widest cell of
-    each column, shrinks columns to their content (text output, not a live table)."""
+    each column, shrinks columns to their content (text output, not a live table).
+    ``hidden`` columns get nothing (the GPU column on a machine without GPUs)."""
     widths = [c.width for c in columns]
+    for i in hidden:
+        widths[i] = 0
     if content is not None:
         widths = [min(w, n) for w, n in zip(widths, content, strict=True)]
 
@@ -165,7 +169,8 @@ def text_table(
         max([cell_len(c.title), *(cell_len(c.cell(r, labels, w)) for r in rows)])
         for c, w in zip(fixed, widest, strict=True)
     ]
-    widths = layout(columns, width, content=[*content, 0], room=room)
+    hidden = [i for i, c in enumerate(columns) if c is GPU and not labels.topology.gpus]
+    widths = layout(columns, width, content=[*content, 0], room=room, hidden=hidden)
     shown = [(c, w) for c, w in zip(fixed, widths, strict=False) if w]
     start = sum(w + 1 for _, w in shown)
     lines = [" ".join(c.head(w) for c, w in shown).ljust(start)]
@@ -241,6 +246,24 @@ MEM_BY_NODE: Column[P] = Column(
     drop=1,
     field="mem_by_node_bytes",
 )
+
+
+def _gpu_text(p: ProcessSample) -> str:
+    """``0,1`` (the GPUs it drives) and the GPU memory it holds when known: ``0 2.0G``."""
+    if not p.gpus:
+        return ""
+    ids = ",".join(map(str, p.gpus))
+    return f"{ids} {size(sum(p.gpu_mem_bytes.values()), short=True)}" if p.gpu_mem_bytes else ids
+
+
+GPU: Column[P] = Column(
+    "GPU",
+    9,
+    lambda p, _, w: _gpu_text(p),
+    drop=1,  # first to go on a narrow line (before MEM/NODE: placement is numaview's core)
+    field="gpus",
+    raw=lambda p: ",".join(map(str, p.gpus)) or None,
+)
 COMMAND: Column[P] = Column("COMMAND", 0, lambda p, _, w: command_label(p), field="cmdline")
 
 # The process table, in the TUI (process and thread rows) and in `numaview snapshot`.
@@ -252,11 +275,13 @@ PROCESS_COLUMNS: tuple[Column[P], ...] = (
     RSS,
     AFFINITY,
     NODES,
+    GPU,
     INVOL,
     MEM_BY_NODE,
     COMMAND,
 )
 CPU_COL = PROCESS_COLUMNS.index(CPU)  # drawn hot on busy rows; nothing before it drops
+GPU_COL = PROCESS_COLUMNS.index(GPU)  # shown only on a machine with GPUs
 # `numaview export --what processes`: the recorded values, named by the sample's fields.
 EXPORT_COLUMNS: tuple[Column[P], ...] = (PID, NAME, CPU, RSS, THREADS, AFFINITY, NODES)
 

@@ -27,6 +27,7 @@ from numaview.model.cpuset import format_cpulist
 from numaview.model.frame import Frame, ProcessSample, ThreadSample
 from numaview.model.topology import Topology
 from numaview.render.columns import THREAD_COLUMNS, Labels, layout
+from numaview.render.gpus import gpu_lines
 from numaview.render.labels import affinity_label, command_label, nodes_label
 from numaview.render.units import MISSING, pct, rate, size
 from numaview.stacks.join import join
@@ -292,6 +293,9 @@ class ProcessScreen(Screen[None]):
             f"memory    policy {p.mem_policy or MISSING}" + self._mem_age(p),
         ]
         lines += self._mem_lines(p)
+        if p.gpus:
+            lines.append("gpus")
+            lines += gpu_lines(p, topo)
         lines.append(f"command   {command_label(p)}")
         return "\n".join(lines)
 

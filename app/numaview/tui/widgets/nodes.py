@@ -93,8 +93,13 @@ class NodePanel(LineWidget, can_focus=False):
         used_t, total_t, free_t = (size(b, short=True) for b in (used, total, free))
         numbers = f" {used_t:>5}/{total_t:<5} free {free_t:>5}"
         busy = pct(s.busy_pct if s else None, 0, sign=True)
-        tail = "  memory-only" if memory_only else f"  busy {busy:>4}"
-        bar_w = max(4, width - 4 - len(numbers) - len(tail))
+        owners = [g.label for g in self.topology.gpus if nid in g.memory_nodes]
+        if memory_only:
+            tail = f"  {','.join(owners)} memory" if owners else "  memory-only"
+        else:
+            tail = f"  busy {busy:>4}"
+        gpus = self._gpus(nid, width - 4 - 4 - len(numbers) - len(tail))
+        bar_w = max(4, width - 4 - len(numbers) - len(tail) - sum(g.cell_length for g in gpus))
         if used is not None and total:
             filled = round(bar_w * used / total)
             low_free = free is not None and free < 0.05 * total
@@ -105,6 +110,24 @@ class NodePanel(LineWidget, can_focus=False):
         warn = free is not None and total is not None and free < 0.05 * total
         segs.append(Segment(numbers, self._s("warn" if warn else "text")))
         segs.append(Segment(tail, self._s("text")))
+        return segs + gpus
+
+    def _gpus(self, nid: int, room: int) -> list[Segment]:
+        """The node's GPUs and their utilisation, `` G0 78% G1  3%``; ids alone when tight."""
+        mine = [g.index for g in self.topology.gpus if g.node == nid]
+        if not mine:
+            return []
+        util = {g.index: g.util_pct for g in self.frame.gpus} if self.frame is not None else {}
+        full = room >= 7 * len(mine)  # " G0" and " 78%"
+        segs = []
+        for i in mine:
+            u = util.get(i)
+            segs.append(Segment(f" G{i}", self._s("label")))
+            if full:
+                hot = u is not None and u >= 90
+                segs.append(
+                    Segment(f"{pct(u, 0, sign=True):>4}", self._s("warn" if hot else "text"))
+                )
         return segs
 
     def _rates(self, s: NodeSample | None, short: bool = False) -> list[Segment]:

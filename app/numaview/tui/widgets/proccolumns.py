@@ -16,12 +16,14 @@ ProcKey = tuple[int, float]
 GUTTER = 1  # the table's first cell: ● on a tagged row (htop's space)
 
 
-def layout(width: int) -> list[int]:
+def layout(width: int, gpus: bool = False) -> list[int]:
     """Widths of ``columns.PROCESS_COLUMNS`` on a ``width``-cell line (0: hidden):
-    COMMAND takes the rest and is cut first, then whole columns go."""
-    return columns.layout(columns.PROCESS_COLUMNS, width)
+    COMMAND takes the rest and is cut first, then whole columns go. The GPU
+    column is there on a machine with GPUs only."""
+    hidden = () if gpus else (columns.GPU_COL,)
+    return columns.layout(columns.PROCESS_COLUMNS, width, hidden=hidden)
 
 
-def table_layout(width: int) -> list[int]:
+def table_layout(width: int, gpus: bool = False) -> list[int]:
     """The process table's columns: ``layout`` of what the tag gutter leaves."""
-    return layout(width - GUTTER)
+    return layout(width - GUTTER, gpus)

@@ -378,7 +378,8 @@ class ProcessTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self._content_width()
         if width != self._width:
-            self._width, self._widths = width, table_layout(width)
+            gpus = bool(self._labels.topology.gpus)
+            self._width, self._widths = width, table_layout(width, gpus)
             self._drop_strips()
         if y == 0:
             if self._header is None:
