@@ -150,8 +150,9 @@ def test_target_not_on_this_machine_is_exit_2(
 def test_no_target_or_two_targets_is_exit_2(tmp_path: Path, sleeper: int) -> None:
     r = run(tmp_path, str(sleeper))
     assert r.returncode == 2
-    assert "one of the arguments --node --l3 --package --cpus --spread --undo is required" in (
-        r.stderr
+    assert (
+        "one of the arguments --node --l3 --package --gpu --cpus --spread --undo is required"
+        in (r.stderr)
     )
     r = run(tmp_path, str(sleeper), "--node", "0", "--spread")
     assert r.returncode == 2 and "not allowed with argument" in r.stderr

@@ -35,7 +35,7 @@ from numaview.model.frame import (
 )
 from numaview.model.topology import Topology
 from numaview.sampler.sampler import CLK_TCK
-from tests.fakefs import FakeProcess, FakeThread, Shape, build_machine
+from tests.fakefs import FakeGpu, FakeProcess, FakeThread, Shape, add_pci_devices, build_machine
 from tests.test_sampler import Rig
 
 SHAPE = Shape(packages=1, nodes_per_package=2, l3_per_node=1, cores_per_l3=4, smt=2)
@@ -54,6 +54,9 @@ def node_of(cpu: int) -> int:
 @pytest.fixture(scope="module")
 def topo(tmp_path_factory: pytest.TempPathFactory) -> Topology:
     m = build_machine(tmp_path_factory.mktemp("two-node"), SHAPE)
+    # a GPU on each node (the others' detectors do not look at them), one nobody placed
+    gpus = [FakeGpu("0000:17:00.0"), FakeGpu("0000:ca:00.0", numa_node="1")]
+    add_pci_devices(m.root, m, [*gpus, FakeGpu("0000:e1:00.0", numa_node="-1")])
     return discover(m.root)
 
 
@@ -670,6 +673,51 @@ def test_wandering_is_quiet_when_pinned_to_one_node(topo: Topology) -> None:
     assert detect(topo, "wandering", frames) == []
 
 
+# -- gpu-far -------------------------------------------------------------------------------
+
+
+def gpu_fed(
+    t: float = 1.0, healthy: bool = False, gpus: tuple[int, ...] = (0,), mem_node: int = 1
+) -> Frame:
+    """trtllm drives GPU0 (node 0) with 4 busy threads on node 1 (healthy: on node 0),
+    its 10 GiB 90 % on ``mem_node`` (healthy: on node 0)."""
+    threads = [(0, 100), (1, 100), (2, 100), (3, 100)] if healthy else FOUR_ON_NODE1
+    home = 0 if healthy else mem_node
+    mem = {home: 9 * GIB, 1 - home: 1 * GIB}
+    p = replace(proc(950, "trtllm", threads, mem=mem), gpus=gpus, gpu_mem_bytes={0: 60 * GIB})
+    return frame(t, [p])
+
+
+def test_gpu_far_fires_when_threads_and_memory_sit_on_another_node(topo: Topology) -> None:
+    assert [(g.label, g.node) for g in topo.gpus] == [("GPU0", 0), ("GPU1", 1), ("GPU2", None)]
+    f = only(detect(topo, "gpu-far", gpu_fed()), "gpu-far:950")
+    assert (f.kind, f.severity, f.pids, f.nodes) == ("gpu-far", "critical", (950,), (0, 1))
+    assert f.evidence == (
+        "pid 950 trtllm drives GPU0 (node 0); 4 of 4 busy threads on node 1,"
+        " 90 % of 10 GiB memory on node 1"
+    )
+    assert f.fix == plan(950, NODE0, True, "near GPU0 (node 0), memory moved there")
+
+
+def test_gpu_far_moves_only_the_threads_when_the_memory_is_near(topo: Topology) -> None:
+    f = only(detect(topo, "gpu-far", gpu_fed(mem_node=0)), "gpu-far:950")
+    assert f.severity == "warning"
+    assert f.fix == plan(950, NODE0, False, "near GPU0 (node 0)")
+
+
+def test_gpu_far_names_a_process_on_gpus_of_two_nodes_without_a_pin(topo: Topology) -> None:
+    f = only(detect(topo, "gpu-far", gpu_fed(gpus=(0, 1))), "gpu-far:950")
+    assert f.severity == "info" and f.fix is None
+    assert "drives GPUs on nodes 0,1: GPU0 (node 0), GPU1 (node 1)" in f.evidence
+
+
+def test_gpu_far_is_quiet_near_its_gpu_on_an_unplaced_gpu_and_when_idle(topo: Topology) -> None:
+    assert detect(topo, "gpu-far", gpu_fed(healthy=True)) == []
+    assert detect(topo, "gpu-far", gpu_fed(gpus=(2,))) == []  # GPU2's node is unknown
+    idle = replace(proc(950, "trtllm", [(4, 5)], mem={1: GIB}), gpus=(0,))
+    assert detect(topo, "gpu-far", frame(1.0, [idle])) == []  # feeds no GPU now
+
+
 # -- hysteresis ----------------------------------------------------------------------------
 
 
@@ -707,6 +755,7 @@ SCENARIOS = [
         full_node,
         lambda t: full_node(t, free=2 * GIB),
     ),
+    Scenario("gpu-far", "gpu-far:950", gpu_fed, lambda t: gpu_fed(t, healthy=True)),
     Scenario(
         "cache-contention",
         "cache-contention:900,901",

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from numaview.linux.sysfs import discover
 from numaview.model.topology import Topology
 from numaview.render.describe import render_tree
@@ -224,3 +226,53 @@ def test_process_detail_lines_put_each_gpus_node_beside_threads_and_memory(tmp_p
 
 
 GIB_ = 1024**3
+
+
+def test_near_gpu_is_a_pin_target_in_the_dialog_and_on_the_command_line(tmp_path: Path) -> None:
+    import dataclasses
+
+    from numaview.demo.machine import SimulatedSampler
+    from numaview.pinning.plan import PinError, gpu_target
+    from numaview.tui.screens.pin_choices import choices
+
+    m = server(tmp_path, mixed())
+    topo = discover(tmp_path)
+    t = gpu_target(topo, 1)
+    node2 = tuple(sorted(c for c in m.cpus if m.node_of[c] == 2))
+    assert (t.kind, t.label, t.cpus, t.nodes) == ("gpu", "near GPU1 (node 2)", node2, (2,))
+    with pytest.raises(PinError, match="GPU2's NUMA node is unknown"):
+        gpu_target(topo, 2)
+    with pytest.raises(PinError, match=r"no GPU 9 \(GPUs: 0,1,2,3,4\)"):
+        gpu_target(topo, 9)
+    # The dialog offers the GPUs the process drives first, then the others.
+    clock = iter(range(10))
+    sim = SimulatedSampler(clock=lambda: float(next(clock)), wall=lambda: 0.0)
+    frame = sim.sample()
+    trt = frame.process(5600)
+    assert trt is not None
+    ids = [c.id for c in choices(sim.topology, frame, trt, None, False) if c.id.startswith("gpu:")]
+    assert ids == ["gpu:4", "gpu:5", "gpu:0", "gpu:1", "gpu:2", "gpu:3", "gpu:6", "gpu:7"]
+    labels = [c.text for c in choices(sim.topology, frame, trt, None, False)]
+    assert any(
+        lab.startswith("near GPU4 (node 2)") and "it drives this GPU" in lab for lab in labels
+    )
+    other = dataclasses.replace(trt, gpus=())
+    assert [c.id for c in choices(sim.topology, frame, other, None, False)].count("gpu:4") == 1
+
+
+def test_pin_gpu_on_a_machine_without_that_gpu_is_one_line_exit_2() -> None:
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "numaview", "pin", str(sleeper.pid), "--gpu", "0", "--dry-run"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    gpus = discover("/").gpus
+    if not gpus:  # this machine: no GPU at all
+        assert r.returncode == 2 and r.stderr.strip() == "numaview: error: no GPU on this machine"
+    else:
+        assert r.returncode in (0, 2) and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) <= 1

@@ -72,6 +72,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     target.add_argument("--node", metavar="N", type=int, help="the CPUs of NUMA node N")
     target.add_argument("--l3", metavar="N", type=int, help="the CPUs sharing L3 domain N")
     target.add_argument("--package", metavar="N", type=int, help="the CPUs of package N")
+    target.add_argument(
+        "--gpu", metavar="K", type=int, help="the CPUs of the node GPU K hangs off (near it)"
+    )
     target.add_argument("--cpus", metavar="LIST", help="a CPU list such as 0-3,8 or 0-31:2/4")
     target.add_argument(
         "--spread", action="store_true", help="every online CPU: let the scheduler spread it"
@@ -111,6 +114,8 @@ def _target(args: argparse.Namespace, topo: Topology) -> Target:
         return plan.node_target(topo, args.node)
     if args.l3 is not None:
         return plan.l3_target(topo, args.l3)
+    if args.gpu is not None:
+        return plan.gpu_target(topo, args.gpu)
     return plan.package_target(topo, args.package)
 
 

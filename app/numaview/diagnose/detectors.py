@@ -1,10 +1,10 @@
-"""The eight leak detectors: frames in, findings out (no I/O, no textual).
+"""The nine leak detectors: frames in, findings out (no I/O, no textual).
 
 Each looks at the newest frame (and, for wandering, the recent ones), and
 says what is leaking with the numbers that show it and, where one exists, a
 concrete pin plan. Hysteresis is not here but in the engine, so each
 detector stays a plain function of its input. The detectors live in
-cpu_detectors.py and node_detectors.py, what they share in context.py; this
+cpu_detectors.py, node_detectors.py, cache_detectors.py and gpu_detectors.py, what they share in context.py; this
 module is their registry, in the order the engine runs them.
 """
 
@@ -21,6 +21,7 @@ from numaview.diagnose.cpu_detectors import (
     smt_contention,
 )
 from numaview.diagnose.findings import Finding
+from numaview.diagnose.gpu_detectors import gpu_far
 from numaview.diagnose.node_detectors import cross_node, node_memory_pressure, wandering
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Context",
     "cache_contention",
     "cross_node",
+    "gpu_far",
     "idle_cores",
     "node_memory_pressure",
     "overlapping_affinity",
@@ -46,4 +48,5 @@ DETECTORS: dict[str, Callable[[Context], list[Finding]]] = {
     "node-memory-pressure": node_memory_pressure,
     "wandering": wandering,
     "cache-contention": cache_contention,
+    "gpu-far": gpu_far,
 }

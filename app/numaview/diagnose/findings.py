@@ -20,6 +20,7 @@ KINDS = (
     "node-memory-pressure",
     "wandering",
     "cache-contention",
+    "gpu-far",
 )
 SEVERITIES = ("info", "warning", "critical")
 

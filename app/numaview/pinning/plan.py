@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from numaview.model.cpuset import format_cpulist, parse_cpulist
 from numaview.model.topology import Topology
 
-KINDS = ("node", "l3", "package", "cpus", "spread", "undo")
+KINDS = ("node", "l3", "package", "gpu", "cpus", "spread", "undo")
 
 
 class PinError(Exception):
@@ -73,6 +73,20 @@ def package_target(topo: Topology, package: int) -> Target:
     if pkg is None:
         raise PinError(f"no package {package}", "bad-target")
     return _checked(topo, "package", f"package {package}", pkg.cpus)
+
+
+def gpu_target(topo: Topology, gpu: int) -> Target:
+    """The CPUs of the node GPU ``gpu`` hangs off ("near GPU 4"), memory to go there too."""
+    g = next((x for x in topo.gpus if x.index == gpu), None)
+    if g is None:
+        have = ",".join(str(x.index) for x in topo.gpus)
+        raise PinError(
+            f"no GPU {gpu} (GPUs: {have})" if have else "no GPU on this machine", "bad-target"
+        )
+    if g.node is None:
+        raise PinError(f"{g.label}'s NUMA node is unknown (its firmware gives none)", "bad-target")
+    n = topo.node(g.node)
+    return _checked(topo, "gpu", f"near {g.label} (node {g.node})", n.cpus if n else ())
 
 
 def cpus_target(topo: Topology, text: str) -> Target:

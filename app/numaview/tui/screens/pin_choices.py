@@ -17,6 +17,7 @@ from numaview.model.topology import Topology
 from numaview.pinning.plan import (
     PinError,
     Target,
+    gpu_target,
     l3_target,
     node_target,
     package_target,
@@ -60,7 +61,8 @@ def _try(make: Callable[..., Target], *args: Any) -> Target | None:
 def choices(
     topo: Topology, frame: Frame | None, p: ProcessSample, preset: PinPlan | None, undo: bool
 ) -> list[Choice]:
-    """The targets on offer: the finding's fix first, then nodes, L3s, packages, spread."""
+    """The targets on offer: the finding's fix first, near the GPUs it drives, then nodes,
+    L3s, packages, near each other GPU, spread."""
     busy = frame.cpus.busy_by_cpu() if frame is not None else {}
     mem = p.mem_by_node_bytes or {}
     total = sum(mem.values())
@@ -79,6 +81,9 @@ def choices(
             out.append(
                 Choice(FIX, f"suggested fix: {fix.label}  CPUs {format_cpulist(fix.cpus)}", fix)
             )
+    for g in topo.gpus:  # near the GPUs it drives: first, they are what it waits on
+        if g.index in p.gpus:
+            add(f"gpu:{g.index}", _try(gpu_target, topo, g.index), after=" · it drives this GPU")
     for n in topo.nodes:
         share = f" · {100 * mem.get(n.id, 0) / total:.0f}% of its memory" if total else ""
         here = " · runs here" if n.id in p.nodes_running else ""
@@ -87,6 +92,9 @@ def choices(
         add(f"l3:{c.id}", _try(l3_target, topo, c.id), f"{nodes_text(c.nodes)}  ")
     for k in topo.packages:
         add(f"package:{k.id}", _try(package_target, topo, k.id), f"{nodes_text(k.nodes)}  ")
+    for g in topo.gpus:
+        if g.index not in p.gpus:
+            add(f"gpu:{g.index}", _try(gpu_target, topo, g.index))
     add("spread", _try(spread_target, topo))
     out.append(Choice(CUSTOM, "custom CPU list…  (type it below, or toggle CPUs on the map)", None))
     out.append(
