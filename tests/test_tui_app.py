@@ -307,3 +307,26 @@ def test_resize_under_a_dialog_reaches_the_dashboard() -> None:
         assert not app.screen.has_class("narrow")  # the help screen is not the dashboard
 
     run(check)
+
+
+def test_gpus_show_on_their_node_rows_where_there_is_room_and_in_the_node_panel() -> None:
+    async def wide(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        heat = app.query_one(Heatmap)
+        assert heat.cell_w >= 3  # no CPU cell gives way to a GPU
+        panel = lines(app.query_one(NodePanel))
+        n2 = next(line for line in panel if line.startswith("N2"))
+        assert "G4" in n2 and "G5" in n2 and "%" in n2.split("G4")[1]  # with utilisation
+
+    async def narrow(app: NumaviewApp, source: ManualSource, pilot: Pilot[int]) -> None:
+        text = lines(app.query_one(Heatmap))
+        rows = {t[:2]: t for t in text if t[:2] in ("N0", "N1", "N2", "N3")}
+        assert [rows[f"N{n}"].rstrip().endswith(f"G{2 * n} G{2 * n + 1}") for n in range(4)] == [
+            True
+        ] * 4
+        heat = app.query_one(Heatmap)
+        y = text.index(rows["N2"])
+        assert heat.cpu_at(len(rows["N2"].rstrip()) - 1, y) is None  # a GPU is no CPU
+        assert heat.cpu_at(heat.label_w + 1, y) is not None
+
+    run(wide)
+    run(narrow, size=(80, 24))

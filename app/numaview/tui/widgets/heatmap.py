@@ -42,6 +42,12 @@ class Group:
 class NodeRow:
     label: str
     groups: tuple[Group, ...]
+    gpus: tuple[int, ...] = ()  # GPUs attached to the node (topology.Gpu.index)
+
+    @property
+    def gpu_width(self) -> int:
+        """Cells its GPUs take at the end of a line: ``│G0 G1 ``."""
+        return 1 + sum(len(f"G{g}") + 1 for g in self.gpus) if self.gpus else 0
 
 
 def build_rows(topo: Topology) -> list[NodeRow]:
@@ -69,7 +75,8 @@ def build_rows(topo: Topology) -> list[NodeRow]:
         ]
         if node.offline_cpus:
             groups.append(Group(label="off", cores=tuple((c,) for c in node.offline_cpus)))
-        rows.append(NodeRow(label=f"N{nid}", groups=tuple(groups)))
+        gpus = tuple(g.index for g in topo.gpus if g.node == nid)
+        rows.append(NodeRow(label=f"N{nid}", groups=tuple(groups), gpus=gpus))
     return rows
 
 
@@ -112,13 +119,14 @@ class Heatmap(LineWidget, can_focus=False):
         self.label_w = max((len(r.label) for r in self.rows), default=2) + 1
         self.frame: Frame | None = None
         self._busy: dict[int, float | None] = {}
+        self._gpu_busy: dict[int, float | None] = {}
         self._online: dict[int, bool] = {}
         self._topo_online = frozenset(topology.online_cpus)
         self.allowed: frozenset[int] | None = None  # the selection's affinity
         self.running: frozenset[int] = frozenset()  # CPUs its threads are on now
         self.cursor_cpu: int | None = None
         self.cell_w = 1
-        self._lines: list[list[tuple[str, str, int | None]]] = []  # (text, class, cpu)
+        self._lines: list[list[tuple[str, str, int | None]]] = []  # (text, kind, CPU or GPU)
         self._layout_width = -1  # the width self._lines were laid out for
         self._styles: dict[tuple[str, bool, bool, bool], Style] = {}
 
@@ -129,6 +137,7 @@ class Heatmap(LineWidget, can_focus=False):
         # One pass over the columns per frame; cells then look up by CPU id.
         self._busy = frame.cpus.busy_by_cpu()
         self._online = dict(zip(frame.cpus.ids, frame.cpus.online, strict=True))
+        self._gpu_busy = {g.index: g.util_pct for g in frame.gpus}
         self._invalidate()
 
     def select(self, allowed: Iterable[int] | None, running: Iterable[int] = ()) -> None:
@@ -191,6 +200,8 @@ class Heatmap(LineWidget, can_focus=False):
         w = self.cell_w
         gap = " " if w >= 3 else ""
         seen: set[str] = set()
+        placed: set[str] = set()  # rows whose GPUs found room on one of their lines
+        avail = max(width - self.label_w, 4)
         for parts in lines:
             for row, groups in parts:
                 label = row.label if row.label not in seen else ""
@@ -208,6 +219,14 @@ class Heatmap(LineWidget, can_focus=False):
                         for _ in range(self.smt - len(core)):
                             cells.append((" " * w, "sep", None))
                     cells.append((" ", "sep", None))
+                used = sum(self._group_width(g, w) for g in groups)
+                if row.gpus and row.label not in placed and used + row.gpu_width <= avail:
+                    # Its GPUs where a line of the row has room (never at the CPUs' expense:
+                    # the node panel beside lists them too).
+                    placed.add(row.label)
+                    cells.append(("│", "sep", None))
+                    for gpu in row.gpus:
+                        cells += [(f"G{gpu}", "gpu", gpu), (" ", "sep", None)]
                 out.append(cells)
         out.append([])  # legend line
         self._lines = out
@@ -282,6 +301,12 @@ class Heatmap(LineWidget, can_focus=False):
             text = "×" * w
         return Segment(text, self._style(cls, outside, running, cpu == self.cursor_cpu))
 
+    def _gpu_cell(self, text: str, gpu: int) -> Segment:
+        """``G0`` in the colour of the GPU's utilisation (the CPUs' scale); grey when unknown."""
+        busy = self._gpu_busy.get(gpu)
+        cls = "unknown" if busy is None else f"l{min(int(busy / (100 / LEVELS)), LEVELS - 1)}"
+        return Segment(text, self._style(cls))
+
     def build_lines(self, width: int) -> list[Strip]:
         if width != self._layout_width:
             self._relayout(width)
@@ -293,7 +318,9 @@ class Heatmap(LineWidget, can_focus=False):
                 strip = Strip(
                     [
                         self._cell(cpu)
-                        if cpu is not None
+                        if kind == "cell" and cpu is not None
+                        else self._gpu_cell(text, cpu)
+                        if kind == "gpu" and cpu is not None
                         else Segment(text, self._style("label" if kind == "label" else "sep"))
                         for text, kind, cpu in cells
                     ]
@@ -320,10 +347,10 @@ class Heatmap(LineWidget, can_focus=False):
         if y >= len(self._lines):
             return None
         pos = 0
-        for text, _, cpu in self._lines[y]:
-            width = self.cell_w if cpu is not None else len(text)
+        for text, kind, cpu in self._lines[y]:
+            width = self.cell_w if kind == "cell" else len(text)
             if pos <= x < pos + width:
-                return cpu
+                return cpu if kind == "cell" else None
             pos += width
         return None
 
