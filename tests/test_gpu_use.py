@@ -243,3 +243,32 @@ def test_real_processes_hold_no_gpu_here_and_the_real_nvml_says_why_it_is_absent
     assert (nvml is None) != has_driver
     if not has_driver:
         assert note is not None and note.startswith("no NVML (") and "\n" not in note
+
+
+def test_other_users_processes_unreadable_without_root_are_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = Box(tmp_path, NVIDIA, fake_nvml({}, fail_init=True))
+    box.hold(4242, 5, "/dev/nvidia1")
+    real = os.listdir
+    denied = str(tmp_path / "proc/4242/fd")
+
+    def listdir(path: Any = ".") -> list[str]:
+        if str(path) == denied:
+            raise PermissionError(13, "Permission denied", path)
+        return real(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    f = box.tick()
+    assert f.errors == (
+        "no NVML (Driver Not Loaded): GPU use read from /proc",
+        "GPU use: other users' processes cannot be read without root; their GPUs are not shown",
+    )
+    row = f.process(4242)
+    assert row is not None and row.gpus == ()  # not guessed
+    assert box.tick().errors == ()  # said once
+    monkeypatch.setattr(os, "listdir", real)
+    for _ in range(11):  # its next turn (every 10 s): now readable
+        f = box.tick()
+    row = f.process(4242)
+    assert row is not None and row.gpus == (1,)

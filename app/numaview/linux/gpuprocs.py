@@ -45,10 +45,13 @@ class GpuFds:
 
 
 def read_gpu_fds(fs: FsRoot, pid: int) -> GpuFds | None:
-    """The process's GPU descriptors; None when its fd/ cannot be listed (gone, denied)."""
+    """The process's GPU descriptors; None when it is gone. Another user's process
+    raises PermissionError (its fd/ is its owner's and root's only)."""
     base = fs.path(f"proc/{pid}/fd")
     try:
         fds = os.listdir(base)
+    except PermissionError:
+        raise
     except OSError:
         return None
     minors: set[int] = set()

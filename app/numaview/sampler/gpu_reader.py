@@ -48,6 +48,8 @@ class GpuReader:
         self.scanned: dict[Key, tuple[float, GpuFds]] = {}  # last scan of each process
         self.cursor = 0
         self.engines: dict[tuple[str, str], tuple[float, dict[str, int]]] = {}  # DRM counters
+        self.notes: list[str] = [self.note] if self.note else []  # for the frame's errors, once
+        self.warned_denied = False
 
     def read(
         self, rows: tuple[ProcessSample, ...], mono: float
@@ -89,7 +91,11 @@ class GpuReader:
                 continue
             if not holds and time.thread_time() - t0 > self.budget_s:
                 continue  # the holders are still read; the rest wait for the next tick
-            fds = read_gpu_fds(self.fs, p.pid)
+            try:
+                fds = read_gpu_fds(self.fs, p.pid)
+            except PermissionError:
+                self._denied()
+                fds = GpuFds()  # cannot tell: asked again on its next turn
             read += 1
             if fds is not None:
                 self.scanned[p.key] = (mono, fds)
@@ -127,6 +133,20 @@ class GpuReader:
                 mem_used_bytes=mem_used.get(g),
                 source="fdinfo" if g in busy or g in mem_used else "devfs",
             )
+
+    def _denied(self) -> None:
+        """Said once: without NVML, other users' GPU use needs root to be seen."""
+        if not self.warned_denied:
+            self.warned_denied = True
+            self.notes.append(
+                "GPU use: other users' processes cannot be read without root;"
+                " their GPUs are not shown"
+            )
+
+    def take_notes(self) -> list[str]:
+        """Lines for the frame's errors, each said once."""
+        notes, self.notes = self.notes, []
+        return notes
 
     def _engine_pct(
         self, pdev: str, client: str, engines: dict[str, int], mono: float

@@ -100,8 +100,7 @@ class Sampler:
         processes, total, errors = self.processes.read(dt, mono, forks)
         self._errors.extend(errors)
         processes, gpus = self.gpus.read(processes, mono)
-        if self._tick == 0 and self.gpus.note:
-            self._errors.append(self.gpus.note)  # "no NVML (...)": said once
+        self._errors.extend(self.gpus.take_notes())  # "no NVML (...)" and the like: once
         self._tick += 1
         self._mono = mono
         self_cpu = time.process_time()
