@@ -18,6 +18,7 @@ present but unreadable as what it should be.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 
 from numaview.linux.fsroot import FsRoot, Warnings
@@ -26,7 +27,6 @@ from numaview.model.topology import GPU_VENDORS, Gpu, Node
 
 PCI_DIR = "sys/bus/pci/devices"
 NVIDIA_PROC = "proc/driver/nvidia/gpus"
-VENDORS = GPU_VENDORS
 GPU_CLASSES = (0x03, 0x12)  # base class: display controller, processing accelerator
 
 
@@ -42,14 +42,19 @@ def discover_gpus(
         base = f"{PCI_DIR}/{addr}"
         cls = _hex(fs.read(f"{base}/class"))
         vendor = _hex(fs.read(f"{base}/vendor"))
-        if cls is None or vendor is None or vendor not in VENDORS or cls >> 16 not in GPU_CLASSES:
+        if (
+            cls is None
+            or vendor is None
+            or vendor not in GPU_VENDORS
+            or cls >> 16 not in GPU_CLASSES
+        ):
             continue
         node = _node(fs, w, addr, base, nodes)
         found.append(
             Gpu(
                 index=0,  # numbered below
                 pci=addr,
-                vendor=VENDORS[vendor],
+                vendor=GPU_VENDORS[vendor],
                 pci_class=cls,
                 device_id=_hex(fs.read(f"{base}/device")),
                 node=node,
@@ -59,23 +64,9 @@ def discover_gpus(
                 drm=_drm(fs, base),
             )
         )
-    rank = {name: i for i, name in enumerate(VENDORS.values())}
+    rank = {name: i for i, name in enumerate(GPU_VENDORS.values())}
     found.sort(key=lambda g: (rank[g.vendor], g.pci))
-    return tuple(
-        Gpu(
-            index=i,
-            pci=g.pci,
-            vendor=g.vendor,
-            pci_class=g.pci_class,
-            device_id=g.device_id,
-            node=g.node,
-            local_cpus=g.local_cpus,
-            memory_nodes=g.memory_nodes,
-            minor=g.minor,
-            drm=g.drm,
-        )
-        for i, g in enumerate(found)
-    )
+    return tuple(dataclasses.replace(g, index=i) for i, g in enumerate(found))
 
 
 def _hex(text: str | None) -> int | None:

@@ -43,7 +43,6 @@ class ProcFiles:
 
     def __init__(self, fs: FsRoot, name: str, share: float = 0.25) -> None:
         self.fs = fs
-        self.name = name
         self.live = fs.live
         self.capacity = self.room(share)
         self.fds: dict[str, int] = {}

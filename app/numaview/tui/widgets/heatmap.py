@@ -80,6 +80,11 @@ def build_rows(topo: Topology) -> list[NodeRow]:
     return rows
 
 
+def _level(busy: float) -> str:
+    """The colour class of a busy % on the heatmap's scale (CPUs and GPUs alike)."""
+    return f"l{min(int(busy / (100 / LEVELS)), LEVELS - 1)}"
+
+
 def _faded(style: Style, outside: Style) -> Style:
     """``style`` with its background blended 70 % toward the 'outside' background."""
     bg, fade = style.bgcolor, outside.bgcolor
@@ -280,7 +285,7 @@ class Heatmap(LineWidget, can_focus=False):
         elif busy is None:
             cls, pct = "unknown", MISSING
         else:
-            cls, pct = f"l{min(int(busy / (100 / LEVELS)), LEVELS - 1)}", f"{busy:.0f}%"
+            cls, pct = _level(busy), f"{busy:.0f}%"
         running = cpu in self.running
         outside = self.allowed is not None and cpu not in self.allowed
         if w >= 8:
@@ -304,7 +309,7 @@ class Heatmap(LineWidget, can_focus=False):
     def _gpu_cell(self, text: str, gpu: int) -> Segment:
         """``G0`` in the colour of the GPU's utilisation (the CPUs' scale); grey when unknown."""
         busy = self._gpu_busy.get(gpu)
-        cls = "unknown" if busy is None else f"l{min(int(busy / (100 / LEVELS)), LEVELS - 1)}"
+        cls = "unknown" if busy is None else _level(busy)
         return Segment(text, self._style(cls))
 
     def build_lines(self, width: int) -> list[Strip]:
